@@ -1,0 +1,73 @@
+// Bindings for tensor creation: unpack arguments, call dispatch, wrap a Handle.
+#include "../native/dispatch/creation.h"
+
+#include "convert.h"
+#include "handle.h"
+
+namespace cg::bind {
+
+namespace {
+
+// fromData(typedArray, shape, dtype, device): the array must match the dtype.
+Napi::Value FromData(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.tensor";
+  DType dtype = dtype_arg(info, 2, op);
+  if (!info[0].IsTypedArray()) throw_type_error(op, ": data must be a typed array");
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  napi_typedarray_type want = dtype == DType::Float32 ? napi_float32_array : napi_int32_array;
+  if (ta.TypedArrayType() != want) throw_type_error(op, ": data must be a ", dtype == DType::Float32 ? "Float32Array" : "Int32Array", " for dtype ", dtype_name(dtype));
+  const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  return Handle::Wrap(info.Env(), dispatch::from_host(op, src, ta.ByteLength(), shape_arg(info, 1, op), dtype, device_arg(info, 3, op)));
+}
+
+// full(shape, dtype, value, device)
+Napi::Value Full(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.full";
+  return Handle::Wrap(info.Env(), dispatch::full(op, shape_arg(info, 0, op), dtype_arg(info, 1, op), number_arg(info, 2, op, "value"),
+                                                device_arg(info, 3, op)));
+}
+
+// arange(start, step, n, dtype, device)
+Napi::Value Arange(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.arange";
+  double n = number_arg(info, 2, op, "length");
+  if (!(n >= 0 && n <= 9007199254740991.0)) throw_range_error(op, ": length ", n, " is not a valid size");
+  return Handle::Wrap(info.Env(), dispatch::arange(op, number_arg(info, 0, op, "start"), number_arg(info, 1, op, "step"),
+                                                  static_cast<int64_t>(n), dtype_arg(info, 3, op), device_arg(info, 4, op)));
+}
+
+// The generator state for one random op: (seed, 0) when a seed is given, else the default generator's next.
+rng::State random_state(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (i < info.Length() && !info[i].IsNull() && !info[i].IsUndefined()) return rng::State{u64_arg(info, i, op, "seed"), 0};
+  return rng::next();
+}
+
+// uniform(shape, seed | null, low, high, device)
+Napi::Value Uniform(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.rand";
+  Shape shape = shape_arg(info, 0, op);
+  double low = number_arg(info, 2, op, "low"), high = number_arg(info, 3, op, "high");
+  Device device = device_arg(info, 4, op);
+  return Handle::Wrap(info.Env(), dispatch::uniform(op, shape, random_state(info, 1, op), low, high, device));
+}
+
+// normal(shape, seed | null, mean, std, device)
+Napi::Value Normal(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.randn";
+  Shape shape = shape_arg(info, 0, op);
+  double mean = number_arg(info, 2, op, "mean"), stdev = number_arg(info, 3, op, "std");
+  Device device = device_arg(info, 4, op);
+  return Handle::Wrap(info.Env(), dispatch::normal(op, shape, random_state(info, 1, op), mean, stdev, device));
+}
+
+}  // namespace
+
+void InitCreation(Napi::Env env, Napi::Object exports) {
+  exports.Set("fromData", Napi::Function::New<guarded<FromData>>(env, "fromData"));
+  exports.Set("full", Napi::Function::New<guarded<Full>>(env, "full"));
+  exports.Set("arange", Napi::Function::New<guarded<Arange>>(env, "arange"));
+  exports.Set("uniform", Napi::Function::New<guarded<Uniform>>(env, "uniform"));
+  exports.Set("normal", Napi::Function::New<guarded<Normal>>(env, "normal"));
+}
+
+}  // namespace cg::bind

@@ -1,0 +1,130 @@
+// Bindings for the runtime: devices, CUDA status, memory, threads, SIMD, RNG state.
+#include "../native/runtime/cpu_features.h"
+#include "../native/runtime/gpu.h"
+#include "../native/runtime/rng.h"
+#include "../native/runtime/storage.h"
+#include "../native/runtime/thread_pool.h"
+#include "convert.h"
+
+namespace cg::bind {
+
+namespace {
+
+// {threads, simd, simdDetected, cuda: [{index, name, major, minor, totalMemory, multiprocessors}]}
+Napi::Value Devices(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("threads", num_threads());
+  out.Set("simd", simd_name(simd_level()));
+  out.Set("simdDetected", simd_name(simd_detected()));
+  std::vector<gpu::DeviceInfo> infos = gpu::device_infos();
+  Napi::Array cuda = Napi::Array::New(env, infos.size());
+  for (size_t i = 0; i < infos.size(); ++i) {
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("index", infos[i].index);
+    d.Set("name", infos[i].name);
+    d.Set("major", infos[i].major);
+    d.Set("minor", infos[i].minor);
+    d.Set("totalMemory", static_cast<double>(infos[i].total_memory));
+    d.Set("multiprocessors", infos[i].multiprocessors);
+    cuda.Set(static_cast<uint32_t>(i), d);
+  }
+  out.Set("cuda", cuda);
+  return out;
+}
+
+Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
+  const gpu::Status& s = gpu::status();
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("compiled", s.compiled);
+  out.Set("available", s.available);
+  out.Set("deviceCount", s.device_count);
+  out.Set("reason", s.reason);
+  out.Set("runtime", s.runtime);
+  return out;
+}
+
+Napi::Object stats_value(Napi::Env env, const MemoryStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("tensors", static_cast<double>(s.tensors));
+  o.Set("storages", static_cast<double>(s.storages));
+  o.Set("bytes", static_cast<double>(s.bytes));
+  return o;
+}
+
+Napi::Value Memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("cpu", stats_value(env, memory_stats(DeviceType::CPU)));
+  Napi::Object cuda = stats_value(env, memory_stats(DeviceType::CUDA));
+  double reserved = 0;
+  for (int d = 0; d < gpu::status().device_count; ++d) reserved += static_cast<double>(gpu::reserved_bytes(d));
+  cuda.Set("reserved", reserved);
+  out.Set("cuda", cuda);
+  return out;
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  double n = number_arg(info, 0, "cudagrad.setNumThreads", "n");
+  if (!(n >= 1 && n <= 1024) || n != static_cast<int>(n))
+    throw_range_error("cudagrad.setNumThreads: ", n, " is not a thread count between 1 and 1024");
+  set_num_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+Napi::Value NumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
+
+Napi::Value SetSimdLevel(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.setSimdLevel";
+  set_simd_level(parse_simd(string_arg(info, 0, op, "level"), op));
+  return info.Env().Undefined();
+}
+
+Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  gpu::empty_cache();
+  return info.Env().Undefined();
+}
+
+Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.cuda.synchronize";
+  double d = number_arg(info, 0, op, "device index");
+  gpu::require_device(static_cast<int>(d), op);
+  gpu::synchronize(static_cast<int>(d));
+  return info.Env().Undefined();
+}
+
+Napi::Value RngState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  rng::State s = rng::get_state();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("seed", Napi::BigInt::New(env, s.seed));
+  o.Set("offset", Napi::BigInt::New(env, s.offset));
+  return o;
+}
+
+// setRngState(seed, offset)
+Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.setRngState";
+  rng::set_state(rng::State{u64_arg(info, 0, op, "seed"), u64_arg(info, 1, op, "offset")});
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitRuntime(Napi::Env env, Napi::Object exports) {
+  // Read the environment overrides now, so a bad CUDAGRAD_SIMD / CUDAGRAD_NUM_THREADS fails at load.
+  simd_level();
+  num_threads();
+  exports.Set("devices", Napi::Function::New<guarded<Devices>>(env, "devices"));
+  exports.Set("cudaStatus", Napi::Function::New<guarded<CudaStatus>>(env, "cudaStatus"));
+  exports.Set("memory", Napi::Function::New<guarded<Memory>>(env, "memory"));
+  exports.Set("setNumThreads", Napi::Function::New<guarded<SetNumThreads>>(env, "setNumThreads"));
+  exports.Set("numThreads", Napi::Function::New<guarded<NumThreads>>(env, "numThreads"));
+  exports.Set("setSimdLevel", Napi::Function::New<guarded<SetSimdLevel>>(env, "setSimdLevel"));
+  exports.Set("emptyCache", Napi::Function::New<guarded<EmptyCache>>(env, "emptyCache"));
+  exports.Set("synchronize", Napi::Function::New<guarded<Synchronize>>(env, "synchronize"));
+  exports.Set("rngState", Napi::Function::New<guarded<RngState>>(env, "rngState"));
+  exports.Set("setRngState", Napi::Function::New<guarded<SetRngState>>(env, "setRngState"));
+}
+
+}  // namespace cg::bind

@@ -1,0 +1,48 @@
+// Built when nvcc is not found: the CUDA runtime and every cuda:: op report
+// plainly that this addon has no CUDA support. gpu::status() says so without
+// throwing, so the addon loads and runs on the CPU.
+#include "../ops/fill.h"
+#include "../ops/random.h"
+#include "../runtime/error.h"
+#include "../runtime/gpu.h"
+
+namespace cg {
+
+namespace {
+const char* kNoCuda = "cudagrad was built without CUDA (nvcc was not found at build time)";
+[[noreturn]] void no_cuda(const char* op) { throw_error(op, ": ", kNoCuda); }
+}  // namespace
+
+namespace gpu {
+const Status& status() {
+  static const Status s = [] {
+    Status st;
+    st.reason = kNoCuda;
+    st.runtime = "none";
+    return st;
+  }();
+  return s;
+}
+std::vector<DeviceInfo> device_infos() { return {}; }
+void require_device(int, const char* op) { no_cuda(op); }
+void set_device(int) { no_cuda("cudagrad"); }
+void* current_stream() { no_cuda("cudagrad"); }
+void* alloc(int, size_t) { no_cuda("cudagrad"); }
+void free(int, void*, size_t) {}
+size_t reserved_bytes(int) { return 0; }
+void empty_cache() {}
+void copy_h2d(int, void*, const void*, size_t) { no_cuda("copy to cuda"); }
+void copy_d2h(int, void*, const void*, size_t) { no_cuda("copy to cpu"); }
+void copy_d2d(int, void*, const void*, size_t) { no_cuda("copy on cuda"); }
+void synchronize(int) { no_cuda("cudagrad.cuda.synchronize"); }
+void check_last_launch(const char* op) { no_cuda(op); }
+}  // namespace gpu
+
+namespace cuda {
+void fill(void*, int64_t, DType, double) { no_cuda("fill"); }
+void arange(void*, int64_t, DType, double, double) { no_cuda("arange"); }
+void uniform(float*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("uniform"); }
+void normal(float*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("normal"); }
+}  // namespace cuda
+
+}  // namespace cg

@@ -1,0 +1,58 @@
+// The CUDA runtime as the rest of cudagrad sees it: device discovery, one
+// stream per device, a caching allocator and copies. Implemented with the CUDA
+// runtime in native/runtime/cuda/ when nvcc is found at build time, and by
+// native/cuda/stub.cpp otherwise (every call then reports "built without CUDA").
+// All work for a device is ordered on its one stream, so memory returned to the
+// cache can be reused by the next allocation without synchronising.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace cg::gpu {
+
+struct DeviceInfo {
+  int index = 0;
+  std::string name;
+  int major = 0, minor = 0;       // compute capability
+  size_t total_memory = 0;        // bytes
+  int multiprocessors = 0;
+};
+
+struct Status {
+  bool compiled = false;   // the addon contains CUDA kernels
+  bool available = false;  // a driver and at least one device answered
+  int device_count = 0;
+  std::string reason;      // why not available (empty when available)
+  std::string runtime;     // e.g. "CUDA runtime 13.0, driver 13.0"
+};
+
+// Probed once, on first call; never throws.
+const Status& status();
+std::vector<DeviceInfo> device_infos();
+
+// Throws cg::Error naming `op` unless CUDA device `index` is usable.
+void require_device(int index, const char* op);
+// Makes `index` the current device of the calling thread.
+void set_device(int index);
+// The current device's stream, as a cudaStream_t.
+void* current_stream();
+
+// Caching allocator: alloc never returns null (throws RangeError on OOM after
+// releasing the cache and retrying); free returns the block to the cache.
+void* alloc(int device, size_t bytes);
+void free(int device, void* ptr, size_t bytes);
+size_t reserved_bytes(int device);  // bytes obtained from cudaMalloc and not released
+void empty_cache();
+
+// Copies on the device's stream. copy_d2h returns when the data is on the host.
+void copy_h2d(int device, void* dst, const void* src, size_t bytes);
+void copy_d2h(int device, void* dst, const void* src, size_t bytes);
+void copy_d2d(int device, void* dst, const void* src, size_t bytes);
+void synchronize(int device);
+
+// Throws cg::Error with the CUDA message if the last launch on this thread failed.
+void check_last_launch(const char* op);
+
+}  // namespace cg::gpu
