@@ -24,7 +24,7 @@ const Status& status() {
   return s;
 }
 std::vector<DeviceInfo> device_infos() { return {}; }
-void require_device(int, const char* op) { no_cuda(op); }
+void require_device(int, const char* op) { throw_error(op, ": CUDA is not available: ", kNoCuda); }
 void set_device(int) { no_cuda("cudagrad"); }
 void* current_stream() { no_cuda("cudagrad"); }
 void* alloc(int, size_t) { no_cuda("cudagrad"); }

@@ -1,0 +1,20 @@
+// cudagrad: deep learning for Node.js on hand-written CUDA and SIMD C++ kernels.
+export { arange, full, ones, parseShape, rand, randn, tensor, zeros } from './creation';
+export type { CreateOptions, NestedArray, RandomOptions, Shape, TensorData } from './creation';
+export { cuda, defaultDevice, devices, setDefaultDevice } from './device';
+export type { CpuDeviceInfo, CudaDeviceInfo, Device, DeviceInfo, SimdLevel } from './device';
+export {
+  dispose,
+  getNumThreads,
+  getRngState,
+  manualSeed,
+  memory,
+  setNumThreads,
+  setRngState,
+  setSimdLevel,
+} from './runtime';
+export type { DeviceMemory, MemoryInfo, RngState } from './runtime';
+export { keep, tidy } from './scope';
+export { Tensor } from './tensor';
+export type { DType, TypedArray } from './tensor';
+export { version } from './version';

@@ -1,0 +1,74 @@
+// Runtime controls: memory accounting, disposal helpers, threads, SIMD level
+// and the default random generator's state.
+import { parseSeed } from './creation';
+import type { SimdLevel } from './device';
+import { describe, typeError } from './errors';
+import { native } from './native';
+import { Tensor } from './tensor';
+
+export interface DeviceMemory {
+  /** Live tensors (each a view of some storage). */
+  numTensors: number;
+  /** Bytes held by live storage. */
+  numBytes: number;
+}
+
+export interface MemoryInfo extends DeviceMemory {
+  devices: {
+    cpu: DeviceMemory;
+    cuda: DeviceMemory & {
+      /** Bytes the caching allocator holds from the driver (live + cached). */
+      reservedBytes: number;
+    };
+  };
+}
+
+/** Live tensors and bytes, in total and per device. */
+export function memory(): MemoryInfo {
+  const m = native.memory();
+  const cpu = { numTensors: m.cpu.tensors, numBytes: m.cpu.bytes };
+  const cuda = { numTensors: m.cuda.tensors, numBytes: m.cuda.bytes, reservedBytes: m.cuda.reserved };
+  return { numTensors: cpu.numTensors + cuda.numTensors, numBytes: cpu.numBytes + cuda.numBytes, devices: { cpu, cuda } };
+}
+
+/** Disposes every tensor found in `container` (a tensor, or arrays / plain objects of them). */
+export function dispose(container: unknown): void {
+  if (container instanceof Tensor) container.dispose();
+  else if (Array.isArray(container)) container.forEach(dispose);
+  else if (container !== null && typeof container === 'object' && Object.getPrototypeOf(container) === Object.prototype)
+    Object.values(container).forEach(dispose);
+}
+
+export function setNumThreads(n: number): void {
+  if (typeof n !== 'number') throw typeError('cudagrad.setNumThreads', `expected a number, got ${describe(n)}`);
+  native.setNumThreads(n);
+}
+
+export function getNumThreads(): number {
+  return native.numThreads();
+}
+
+/** Forces the CPU kernels' SIMD level (at most what the CPU has). */
+export function setSimdLevel(level: SimdLevel): void {
+  native.setSimdLevel(level);
+}
+
+export interface RngState {
+  seed: bigint;
+  offset: bigint;
+}
+
+/** Seeds the default generator (offset 0): later unseeded rand/randn calls repeat. */
+export function manualSeed(seed: number | bigint): void {
+  native.setRngState(parseSeed('cudagrad.manualSeed', seed), 0n);
+}
+
+export function getRngState(): RngState {
+  return native.rngState();
+}
+
+export function setRngState(state: RngState): void {
+  const fn = 'cudagrad.setRngState';
+  if (state === null || typeof state !== 'object') throw typeError(fn, `expected {seed, offset}, got ${describe(state)}`);
+  native.setRngState(parseSeed(fn, state.seed), parseSeed(fn, state.offset));
+}

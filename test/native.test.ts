@@ -1,0 +1,28 @@
+// Runs the native unit tests (test/native/*.cpp, built by CMake next to the
+// addon) and reports each of their TAP lines as an assertion.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { root } from './helpers';
+
+const bin = path.join(root, 'build', 'tests', 'cudagrad_native_test');
+
+t.test('native unit tests', async (t) => {
+  if (!fs.existsSync(bin)) {
+    t.fail(`${bin} is missing: build the addon with CMake (npm install, or npx cmake-js compile)`);
+    return;
+  }
+  const r = spawnSync(bin, [], { encoding: 'utf8', timeout: 300_000 });
+  const lines = r.stdout.split('\n');
+  const results = lines.filter((l) => /^(not )?ok \d+ - /.test(l));
+  const plan = /^1\.\.(\d+)$/m.exec(r.stdout);
+  t.ok(plan, 'the binary printed a plan');
+  t.equal(results.length, Number(plan?.[1]), 'every planned test reported');
+  for (const line of results) {
+    const detail = lines[lines.indexOf(line) + 1]?.trim().startsWith('#') ? lines[lines.indexOf(line) + 1].trim() : '';
+    t.ok(line.startsWith('ok'), `${line.replace(/^(not )?ok \d+ - /, '')} ${detail}`);
+  }
+  t.equal(r.status, 0, `exit status (stderr: ${r.stderr})`);
+});
