@@ -9,6 +9,7 @@
 #include "../runtime/error.h"
 #include "../runtime/gpu.h"
 #include "check.h"
+#include "on_device.h"
 
 namespace cg::dispatch {
 
@@ -35,12 +36,7 @@ TensorPtr from_host(const char* op, const void* src, size_t src_bytes, const Sha
 TensorPtr full(const char* op, const Shape& shape, DType dtype, double value, Device device) {
   check_value(op, value, dtype, "fill value");
   TensorPtr t = empty(op, shape, dtype, device);
-  if (device.is_cpu()) {
-    cpu::fill(t->data(), t->numel(), dtype, value);
-  } else {
-    gpu::set_device(device.index);
-    cuda::fill(t->data(), t->numel(), dtype, value);
-  }
+  CG_ON_DEVICE(device, fill, t->data(), t->numel(), dtype, value);
   return t;
 }
 
@@ -51,12 +47,7 @@ TensorPtr arange(const char* op, double start, double step, int64_t n, DType dty
     check_value(op, start + static_cast<double>(n - 1) * step, dtype, "last value");
   }
   TensorPtr t = empty(op, {n}, dtype, device);
-  if (device.is_cpu()) {
-    cpu::arange(t->data(), n, dtype, start, step);
-  } else {
-    gpu::set_device(device.index);
-    cuda::arange(t->data(), n, dtype, start, step);
-  }
+  CG_ON_DEVICE(device, arange, t->data(), n, dtype, start, step);
   return t;
 }
 
@@ -72,13 +63,8 @@ TensorPtr uniform(const char* op, const Shape& shape, rng::State rs, double low,
   check_params(op, low, high, "low", "high");
   if (!(low <= high)) throw_range_error(op, ": low ", low, " is greater than high ", high);
   TensorPtr t = empty(op, shape, DType::Float32, device);
-  float lo = static_cast<float>(low), hi = static_cast<float>(high);
-  if (device.is_cpu()) {
-    cpu::uniform(t->data_as<float>(), t->numel(), rs.seed, rs.offset, lo, hi);
-  } else {
-    gpu::set_device(device.index);
-    cuda::uniform(t->data_as<float>(), t->numel(), rs.seed, rs.offset, lo, hi);
-  }
+  CG_ON_DEVICE(device, uniform, t->data_as<float>(), t->numel(), rs.seed, rs.offset, static_cast<float>(low),
+               static_cast<float>(high));
   return t;
 }
 
@@ -86,13 +72,8 @@ TensorPtr normal(const char* op, const Shape& shape, rng::State rs, double mean,
   check_params(op, mean, stdev, "mean", "std");
   if (stdev < 0) throw_range_error(op, ": std ", stdev, " is negative");
   TensorPtr t = empty(op, shape, DType::Float32, device);
-  float m = static_cast<float>(mean), s = static_cast<float>(stdev);
-  if (device.is_cpu()) {
-    cpu::normal(t->data_as<float>(), t->numel(), rs.seed, rs.offset, m, s);
-  } else {
-    gpu::set_device(device.index);
-    cuda::normal(t->data_as<float>(), t->numel(), rs.seed, rs.offset, m, s);
-  }
+  CG_ON_DEVICE(device, normal, t->data_as<float>(), t->numel(), rs.seed, rs.offset, static_cast<float>(mean),
+               static_cast<float>(stdev));
   return t;
 }
 
