@@ -3,6 +3,7 @@
 
 #include "convert.h"
 #include "handle.h"
+#include "registry.h"
 
 namespace cg::bind {
 
@@ -62,12 +63,10 @@ Napi::Value Normal(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitCreation(Napi::Env env, Napi::Object exports) {
-  exports.Set("fromData", Napi::Function::New<guarded<FromData>>(env, "fromData"));
-  exports.Set("full", Napi::Function::New<guarded<Full>>(env, "full"));
-  exports.Set("arange", Napi::Function::New<guarded<Arange>>(env, "arange"));
-  exports.Set("uniform", Napi::Function::New<guarded<Uniform>>(env, "uniform"));
-  exports.Set("normal", Napi::Function::New<guarded<Normal>>(env, "normal"));
-}
+CG_EXPORT("fromData", FromData);
+CG_EXPORT("full", Full);
+CG_EXPORT("arange", Arange);
+CG_EXPORT("uniform", Uniform);
+CG_EXPORT("normal", Normal);
 
 }  // namespace cg::bind

@@ -5,6 +5,7 @@
 #include "../native/runtime/storage.h"
 #include "../native/runtime/thread_pool.h"
 #include "convert.h"
+#include "registry.h"
 
 namespace cg::bind {
 
@@ -111,20 +112,21 @@ Napi::Value SetRngState(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitRuntime(Napi::Env env, Napi::Object exports) {
-  // Read the environment overrides now, so a bad CUDAGRAD_SIMD / CUDAGRAD_NUM_THREADS fails at load.
+CG_EXPORT("devices", Devices);
+CG_EXPORT("cudaStatus", CudaStatus);
+CG_EXPORT("memory", Memory);
+CG_EXPORT("setNumThreads", SetNumThreads);
+CG_EXPORT("numThreads", NumThreads);
+CG_EXPORT("setSimdLevel", SetSimdLevel);
+CG_EXPORT("emptyCache", EmptyCache);
+CG_EXPORT("synchronize", Synchronize);
+CG_EXPORT("rngState", RngState);
+CG_EXPORT("setRngState", SetRngState);
+
+// Read the environment overrides at load, so a bad CUDAGRAD_SIMD / CUDAGRAD_NUM_THREADS fails there.
+void CheckEnvironment() {
   simd_level();
   num_threads();
-  exports.Set("devices", Napi::Function::New<guarded<Devices>>(env, "devices"));
-  exports.Set("cudaStatus", Napi::Function::New<guarded<CudaStatus>>(env, "cudaStatus"));
-  exports.Set("memory", Napi::Function::New<guarded<Memory>>(env, "memory"));
-  exports.Set("setNumThreads", Napi::Function::New<guarded<SetNumThreads>>(env, "setNumThreads"));
-  exports.Set("numThreads", Napi::Function::New<guarded<NumThreads>>(env, "numThreads"));
-  exports.Set("setSimdLevel", Napi::Function::New<guarded<SetSimdLevel>>(env, "setSimdLevel"));
-  exports.Set("emptyCache", Napi::Function::New<guarded<EmptyCache>>(env, "emptyCache"));
-  exports.Set("synchronize", Napi::Function::New<guarded<Synchronize>>(env, "synchronize"));
-  exports.Set("rngState", Napi::Function::New<guarded<RngState>>(env, "rngState"));
-  exports.Set("setRngState", Napi::Function::New<guarded<SetRngState>>(env, "setRngState"));
 }
 
 }  // namespace cg::bind

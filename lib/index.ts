@@ -18,3 +18,4 @@ export { keep, tidy } from './scope';
 export { Tensor } from './tensor';
 export type { DType, TypedArray } from './tensor';
 export { version } from './version';
+export * from './ops/index';

@@ -42,6 +42,11 @@ void check_dtype(const char* op, const TensorImpl& t, DType want, const char* ar
                      shape_str(t.shape()));
 }
 
+void check_same_shape(const char* op, const TensorImpl& a, const char* an, const TensorImpl& b, const char* bn) {
+  if (a.shape() != b.shape())
+    throw_range_error(op, ": ", an, " has shape ", shape_str(a.shape()), " but ", bn, " has shape ", shape_str(b.shape()));
+}
+
 void check_value(const char* op, double value, DType dtype, const char* what) {
   if (dtype == DType::Int32) {
     if (!std::isfinite(value) || std::trunc(value) != value || value < -2147483648.0 || value > 2147483647.0)

@@ -21,6 +21,8 @@ void check_device(const char* op, Device device);
 Device check_same_device(const char* op, std::initializer_list<const TensorImpl*> tensors);
 // t.dtype == want; `arg` names the argument in the message.
 void check_dtype(const char* op, const TensorImpl& t, DType want, const char* arg);
+// a.shape == b.shape; `an`, `bn` name the arguments.
+void check_same_shape(const char* op, const TensorImpl& a, const char* an, const TensorImpl& b, const char* bn);
 // `value` can be stored in `dtype` exactly (int32: an integer in range; float32: finite values in range).
 void check_value(const char* op, double value, DType dtype, const char* what);
 

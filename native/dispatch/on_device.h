@@ -2,6 +2,7 @@
 // arguments, making the tensor's CUDA device current first.
 #pragma once
 
+#include "../runtime/error.h"
 #include "../runtime/gpu.h"
 
 #define CG_ON_DEVICE(device, OP, ...)           \
@@ -12,4 +13,15 @@
       ::cg::gpu::set_device((device).index);    \
       ::cg::cuda::OP(__VA_ARGS__);              \
     }                                           \
+  } while (0)
+
+// For ops whose CUDA kernels are not written yet: the CPU kernel, or a clear
+// error naming the op on a CUDA tensor (never a silent host round trip).
+#define CG_CPU_ONLY(op_name, device, OP, ...)                                                         \
+  do {                                                                                                \
+    if ((device).is_cpu()) {                                                                          \
+      ::cg::cpu::OP(__VA_ARGS__);                                                                     \
+    } else {                                                                                          \
+      ::cg::throw_error(op_name, ": not implemented on CUDA yet (tensor on ", (device).str(), ")");   \
+    }                                                                                                 \
   } while (0)

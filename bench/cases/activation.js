@@ -1,0 +1,21 @@
+// Activation benchmarks: GELU forward and backward over 4M floats (memory bound:
+// bytes moved = 4 bytes x tensors read and written).
+'use strict';
+
+module.exports = (cg) => {
+  const n = 4 << 20;
+  const x = cg.randn([n], { seed: 1 });
+  const dout = cg.randn([n], { seed: 2 });
+  const { activationBackward } = require('../../dist/ops/activation');
+  return [
+    { id: 'gelu_fwd_4M', family: 'activation', peer: 'gelu_fwd', params: { n }, bytes: 8 * n, run: () => cg.gelu(x).dispose() },
+    {
+      id: 'gelu_bwd_4M',
+      family: 'activation',
+      peer: 'gelu_bwd',
+      params: { n },
+      bytes: 12 * n,
+      run: () => activationBackward('gelu', dout, x).dispose(),
+    },
+  ];
+};

@@ -1,0 +1,36 @@
+// Bindings for activations: activation(kind, x), activationBackward(kind, dout, x).
+#include "../native/dispatch/activation.h"
+
+#include "handle.h"
+#include "registry.h"
+
+namespace cg::bind {
+
+namespace {
+
+Act act_arg(const Napi::CallbackInfo& info, size_t i) {
+  std::string s = string_arg(info, i, "cudagrad.activation", "kind");
+  if (s == "relu") return Act::ReLU;
+  if (s == "gelu") return Act::GELU;
+  if (s == "tanh") return Act::Tanh;
+  if (s == "sigmoid") return Act::Sigmoid;
+  throw_type_error("cudagrad.activation: unknown activation '", s, "' (expected relu, gelu, tanh or sigmoid)");
+}
+
+Napi::Value Activation(const Napi::CallbackInfo& info) {
+  Act act = act_arg(info, 0);
+  return Handle::Wrap(info.Env(), dispatch::activation_forward(act, Handle::Impl(info[1], dispatch::act_name(act))));
+}
+
+Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
+  Act act = act_arg(info, 0);
+  const char* op = dispatch::act_name(act);
+  return Handle::Wrap(info.Env(), dispatch::activation_backward(act, Handle::Impl(info[1], op), Handle::Impl(info[2], op)));
+}
+
+}  // namespace
+
+CG_EXPORT("activation", Activation);
+CG_EXPORT("activationBackward", ActivationBackward);
+
+}  // namespace cg::bind

@@ -1,0 +1,48 @@
+// Activations: relu, gelu (tanh approximation, as GPT-2), tanh, sigmoid.
+import { Tensor } from '../tensor';
+import { arg, ops, wrap } from './util';
+import type { NativeHandle } from '../native';
+
+export type Activation = 'relu' | 'gelu' | 'tanh' | 'sigmoid';
+
+const nat = ops<{
+  activation(kind: Activation, x: NativeHandle): NativeHandle;
+  activationBackward(kind: Activation, dout: NativeHandle, x: NativeHandle): NativeHandle;
+}>();
+
+function activation(kind: Activation, x: Tensor): Tensor {
+  return wrap(nat.activation(kind, arg(`cudagrad.${kind}`, x, 'x')));
+}
+
+export const relu = (x: Tensor): Tensor => activation('relu', x);
+export const gelu = (x: Tensor): Tensor => activation('gelu', x);
+export const tanh = (x: Tensor): Tensor => activation('tanh', x);
+export const sigmoid = (x: Tensor): Tensor => activation('sigmoid', x);
+
+/** dL/dx = dout * f'(x), for the activation `kind` applied to `x`. */
+export function activationBackward(kind: Activation, dout: Tensor, x: Tensor): Tensor {
+  const fn = `cudagrad.${kind} backward`;
+  return wrap(nat.activationBackward(kind, arg(fn, dout, 'dout'), arg(fn, x, 'x')));
+}
+
+declare module '../tensor' {
+  interface Tensor {
+    relu(): Tensor;
+    gelu(): Tensor;
+    tanh(): Tensor;
+    sigmoid(): Tensor;
+  }
+}
+
+Tensor.prototype.relu = function (this: Tensor) {
+  return relu(this);
+};
+Tensor.prototype.gelu = function (this: Tensor) {
+  return gelu(this);
+};
+Tensor.prototype.tanh = function (this: Tensor) {
+  return tanh(this);
+};
+Tensor.prototype.sigmoid = function (this: Tensor) {
+  return sigmoid(this);
+};

@@ -1,0 +1,95 @@
+// Helpers for op tests: seeded inputs, float64 comparison with a stated
+// tolerance (reporting the first mismatches and the max difference), central
+// finite differences, and running a body at every SIMD level this CPU has.
+import type { Test } from 'tap';
+
+import * as cg from '../lib/index';
+
+/** Deterministic uniform numbers in [lo, hi) (mulberry32), as float32-representable values. */
+export function uniform(n: number, seed: number, lo = -1, hi = 1): Float64Array {
+  let a = seed >>> 0;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    out[i] = Math.fround(lo + (hi - lo) * u);
+  }
+  return out;
+}
+
+/** A float32 tensor holding `values` with `shape`. */
+export function f32(values: ArrayLike<number>, shape: number[]): cg.Tensor {
+  return cg.tensor(Float32Array.from(values), { shape });
+}
+
+/**
+ * Asserts |got - want| <= atol + rtol * |want| elementwise; on failure the
+ * message lists the first mismatches and the max difference.
+ */
+export function assertClose(t: Test, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number, label: string): void {
+  if (got.length !== want.length) {
+    t.fail(`${label}: length ${got.length}, want ${want.length}`);
+    return;
+  }
+  let maxDiff = 0;
+  const bad: string[] = [];
+  for (let i = 0; i < got.length; i++) {
+    const g = got[i];
+    const w = want[i];
+    const d = Math.abs(g - w);
+    const same = Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w));
+    if (!same && Number.isFinite(d)) maxDiff = Math.max(maxDiff, d);
+    if (!same && !(d <= atol + rtol * Math.abs(w))) {
+      if (bad.length < 5) bad.push(`[${i}] got ${g} want ${w}`);
+      else if (bad.length === 5) bad.push('...');
+    }
+  }
+  t.ok(bad.length === 0, `${label} (atol ${atol}, rtol ${rtol}, max diff ${maxDiff.toExponential(2)})`, bad.length ? { mismatches: bad } : {});
+}
+
+/**
+ * Central finite differences of a scalar function of `x` (float64 steps on
+ * float32 inputs): d f / d x_i ~ (f(x + h e_i) - f(x - h e_i)) / 2h.
+ */
+export function numericGrad(f: (x: Float64Array) => number, x: Float64Array, h = 1e-2): Float64Array {
+  const g = new Float64Array(x.length);
+  const xp = Float64Array.from(x);
+  for (let i = 0; i < x.length; i++) {
+    xp[i] = x[i] + h;
+    const fp = f(xp);
+    xp[i] = x[i] - h;
+    const fm = f(xp);
+    xp[i] = x[i];
+    g[i] = (fp - fm) / (2 * h);
+  }
+  return g;
+}
+
+/** sum_i w_i * out_i in float64: the scalar whose gradient w.r.t. out is w. */
+export function dot(out: ArrayLike<number>, w: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < out.length; i++) s += out[i] * w[i];
+  return s;
+}
+
+/** Runs `body` once per SIMD level the CPU supports (scalar first), restoring the level after. */
+export async function forEachSimd(t: Test, body: (t: Test, level: cg.SimdLevel) => void | Promise<void>): Promise<void> {
+  const cpu = cg.devices()[0];
+  if (cpu.type !== 'cpu') throw new Error('first device is not the CPU');
+  const order: cg.SimdLevel[] = ['scalar', 'avx2', 'avx512'];
+  const levels = order.slice(0, order.indexOf(cpu.simdDetected) + 1);
+  try {
+    for (const level of levels) {
+      cg.setSimdLevel(level);
+      await t.test(`simd ${level}`, async (t) => body(t, level));
+    }
+  } finally {
+    cg.setSimdLevel(cpu.simd);
+  }
+}
+
+/** Odd sizes, not multiples of any vector width or tile. */
+export const ODD_SIZES = [1, 7, 33, 257];
