@@ -1,0 +1,2 @@
+// Placeholder: the embedding ops are being written on another branch.
+export {};
