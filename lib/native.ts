@@ -1,5 +1,6 @@
 // Loads the native addon: build/Release when built from source, else the
-// prebuilt binary under prebuilds/ (node-gyp-build picks the matching one).
+// prebuilt binary under prebuilds/ (node-gyp-build picks the matching one), or
+// the file named by CUDAGRAD_ADDON.
 import * as path from 'node:path';
 
 export type NativeDType = 'float32' | 'int32';
@@ -50,4 +51,7 @@ export interface NativeAddon {
 const load: (dir: string) => unknown = require('node-gyp-build');
 
 export const packageRoot = path.join(__dirname, '..');
-export const native = load(packageRoot) as NativeAddon;
+// CUDAGRAD_ADDON=<path to a .node> loads another build (e.g. the SIMT emulator build in build-emu/).
+const override = process.env.CUDAGRAD_ADDON;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const native = (override ? require(path.resolve(override)) : load(packageRoot)) as NativeAddon;

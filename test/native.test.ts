@@ -7,11 +7,12 @@ import * as path from 'node:path';
 
 import { root } from './helpers';
 
-const bin = path.join(root, 'build', 'tests', 'cudagrad_native_test');
+// The regular build's binary, and the SIMT emulator build's (which adds the emulator's own tests).
+const bins = [path.join(root, 'build', 'tests', 'cudagrad_native_test'), path.join(root, 'build-emu', 'tests', 'cudagrad_native_test')];
 
-t.test('native unit tests', async (t) => {
+for (const bin of bins) t.test(`native unit tests: ${path.relative(root, bin)}`, async (t) => {
   if (!fs.existsSync(bin)) {
-    t.fail(`${bin} is missing: build the addon with CMake (npm install, or npx cmake-js compile)`);
+    t.fail(`${bin} is missing: npm install builds build/, npm test's pretest builds build-emu/`);
     return;
   }
   const r = spawnSync(bin, [], { encoding: 'utf8', timeout: 300_000 });

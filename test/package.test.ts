@@ -10,7 +10,10 @@ import * as path from 'node:path';
 import { root } from './helpers';
 
 function sh(cmd: string, args: string[], cwd: string) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 600_000, env: { ...process.env, npm_config_loglevel: 'error' } });
+  // The installed package must load its own prebuilt binary, whatever CUDAGRAD_ADDON says here.
+  const env: NodeJS.ProcessEnv = { ...process.env, npm_config_loglevel: 'error' };
+  delete env.CUDAGRAD_ADDON;
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 600_000, env });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
 }
 

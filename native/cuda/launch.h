@@ -9,8 +9,18 @@
 #include "../runtime/cuda/check.h"
 #include "../runtime/gpu.h"
 
-// LAUNCH(kernel, grid, block, smem, stream)(args...) in place of <<<>>>.
+// LAUNCH(kernel, grid, block, smem, stream)(args...) in place of <<<>>>; under
+// the SIMT emulator (CUDAGRAD_EMULATE_CUDA builds) it runs the grid on fibers.
+// CG_DYNAMIC_SMEM(T, name) declares the dynamic shared memory as a T*.
+#if defined(CG_EMULATE_CUDA)
+#define LAUNCH(kernel, grid, block, smem, stream) ::cg::emu::launcher(#kernel, kernel, dim3(grid), dim3(block), (smem))
+#define CG_DYNAMIC_SMEM(T, name) T* name = reinterpret_cast<T*>(::cg::emu::dynamic_smem())
+#else
 #define LAUNCH(kernel, grid, block, smem, stream) kernel<<<(grid), (block), (smem), (stream)>>>
+#define CG_DYNAMIC_SMEM(T, name)                          \
+  extern __shared__ __align__(16) unsigned char cg_dyn_smem_[]; \
+  T* name = reinterpret_cast<T*>(cg_dyn_smem_)
+#endif
 
 namespace cg::cuda {
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Second half of `npm test`: the device-level test files again, with the SIMT
+// emulator addon (build-emu/) loaded, so every CUDA-path test runs: the
+// 'cuda' device is the emulated sm_90 part. The default device stays the CPU;
+// tests ask for 'cuda' explicitly.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const addon = path.join(root, 'build-emu', 'Release', 'cudagrad.node');
+if (!fs.existsSync(addon)) {
+  console.error(`cudagrad: ${addon} is missing (npm test builds it in pretest: node scripts/build-emu.js)`);
+  process.exit(1);
+}
+// Packaging and build checks concern the real addon only.
+const skip = new Set(['package.test.ts', 'gyp-fallback.test.ts', 'build.test.ts', 'native.test.ts']);
+const files = fs.readdirSync(path.join(root, 'test')).filter((f) => f.endsWith('.test.ts') && !skip.has(f)).sort();
+console.log(`# SIMT emulator run: ${files.length} test files with CUDAGRAD_ADDON=build-emu/Release/cudagrad.node`);
+const tap = path.join(root, 'node_modules', '.bin', 'tap');
+const r = spawnSync(tap, files.map((f) => `test/${f}`), {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, CUDAGRAD_ADDON: addon, CUDAGRAD_DEVICE: 'cpu' },
+});
+process.exit(r.error ? 1 : r.status);
