@@ -4,7 +4,7 @@ import t from 'tap';
 
 import * as cg from '../lib/index';
 import { activationBackward } from '../lib/ops/activation';
-import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, uniform } from './oracle';
+import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, testDevices, uniform } from './oracle';
 
 type Kind = 'relu' | 'gelu' | 'tanh' | 'sigmoid';
 const K = Math.sqrt(2 / Math.PI);
@@ -39,6 +39,24 @@ t.test('forward and backward match the float64 reference at every SIMD level', (
     }
   }),
 );
+
+t.test('every device matches the float64 reference (CUDA when present)', async (t) => {
+  for (const device of testDevices()) {
+    for (const n of [1, 7, 33, 257, 4099]) {
+      const xv = uniform(n, n + 7, -6, 6);
+      const dv = uniform(n, n + 8, -2, 2);
+      const x = f32(xv, [n], device);
+      const dout = f32(dv, [n], device);
+      for (const k of kinds) {
+        const y = fwd(k, x);
+        t.equal(y.device, device);
+        assertClose(t, y.toArray(), Array.from(xv, ref[k].f), 1e-6, 1e-5, `${device} ${k} forward n=${n}`);
+        const want = Array.from(xv, (v, i) => dv[i] * ref[k].df(v));
+        assertClose(t, activationBackward(k, dout, x).toArray(), want, 1e-6, 1e-5, `${device} ${k} backward n=${n}`);
+      }
+    }
+  }
+});
 
 t.test('backward agrees with central finite differences', async (t) => {
   const n = 7;

@@ -20,9 +20,17 @@ export function uniform(n: number, seed: number, lo = -1, hi = 1): Float64Array 
   return out;
 }
 
-/** A float32 tensor holding `values` with `shape`. */
-export function f32(values: ArrayLike<number>, shape: number[]): cg.Tensor {
-  return cg.tensor(Float32Array.from(values), { shape });
+/** A float32 tensor holding `values` with `shape` (on `device`, default the default device). */
+export function f32(values: ArrayLike<number>, shape: number[], device?: cg.Device): cg.Tensor {
+  return cg.tensor(Float32Array.from(values), { shape, device });
+}
+
+/**
+ * The devices an op test runs on: the CPU always; CUDA when a GPU (or the
+ * SIMT emulator build) is present. One test body, every device.
+ */
+export function testDevices(): cg.Device[] {
+  return cg.cuda.available() ? ['cpu', 'cuda'] : ['cpu'];
 }
 
 /**

@@ -1,8 +1,7 @@
-// Built when nvcc is not found: the CUDA runtime and every cuda:: op report
-// plainly that this addon has no CUDA support. gpu::status() says so without
-// throwing, so the addon loads and runs on the CPU.
-#include "../ops/fill.h"
-#include "../ops/random.h"
+// Built when nvcc is not found: the CUDA runtime reports plainly that this
+// addon has no CUDA support; gpu::status() says so without throwing, so the
+// addon loads and runs on the CPU. (Dispatch references no cuda:: op in such
+// builds: see dispatch/on_device.h.)
 #include "../runtime/error.h"
 #include "../runtime/gpu.h"
 
@@ -38,11 +37,5 @@ void synchronize(int) { no_cuda("cudagrad.cuda.synchronize"); }
 void check_last_launch(const char* op) { no_cuda(op); }
 }  // namespace gpu
 
-namespace cuda {
-void fill(void*, int64_t, DType, double) { no_cuda("fill"); }
-void arange(void*, int64_t, DType, double, double) { no_cuda("arange"); }
-void uniform(float*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("uniform"); }
-void normal(float*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("normal"); }
-}  // namespace cuda
 
 }  // namespace cg

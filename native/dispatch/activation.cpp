@@ -22,7 +22,7 @@ TensorPtr activation_forward(Act act, const TensorImpl& inp) {
   std::string op = cat("cudagrad.", act_name(act));
   check_dtype(op.c_str(), inp, DType::Float32, "input");
   TensorPtr out = empty(op.c_str(), inp.shape(), DType::Float32, inp.device());
-  CG_CPU_ONLY(op.c_str(), inp.device(), activation_forward, out->data_as<float>(), inp.data_as<float>(), inp.numel(), act);
+  CG_ON_DEVICE(inp.device(), activation_forward, out->data_as<float>(), inp.data_as<float>(), inp.numel(), act);
   return out;
 }
 
@@ -33,7 +33,7 @@ TensorPtr activation_backward(Act act, const TensorImpl& dout, const TensorImpl&
   check_same_device(op.c_str(), {&dout, &inp});
   check_same_shape(op.c_str(), dout, "dout", inp, "input");
   TensorPtr dinp = empty(op.c_str(), inp.shape(), DType::Float32, inp.device());
-  CG_CPU_ONLY(op.c_str(), inp.device(), activation_backward, dinp->data_as<float>(), inp.data_as<float>(),
+  CG_ON_DEVICE(inp.device(), activation_backward, dinp->data_as<float>(), inp.data_as<float>(),
               dout.data_as<float>(), inp.numel(), act);
   return dinp;
 }
