@@ -43,6 +43,14 @@ struct ThreadState {
   alignas(16) unsigned char in[kMaxPayload];
   void* out = nullptr;
   Resolve resolve = nullptr;
+  // cp.async copies not yet retired, and where each committed group ends
+  struct Copy {
+    void* dst;
+    const void* src;
+    int bytes;
+  };
+  std::vector<Copy> copies;
+  std::vector<size_t> group_ends;
 };
 
 struct BlockState {
@@ -274,6 +282,21 @@ void warp_collective(const char* kind, unsigned mask, int width, const char* fil
 }
 
 void resolve_none(const void* const*, void* const*, unsigned, int) {}
+
+void cp_async_push(void* dst, const void* src, int bytes) { cur_thread->copies.push_back({dst, src, bytes}); }
+
+void cp_async_commit_group() { cur_thread->group_ends.push_back(cur_thread->copies.size()); }
+
+void cp_async_wait_groups(int n) {
+  ThreadState* t = cur_thread;
+  if (static_cast<int>(t->group_ends.size()) <= n) return;
+  size_t retire_groups = t->group_ends.size() - static_cast<size_t>(n);
+  size_t upto = t->group_ends[retire_groups - 1];
+  for (size_t i = 0; i < upto; ++i) std::memcpy(t->copies[i].dst, t->copies[i].src, static_cast<size_t>(t->copies[i].bytes));
+  t->copies.erase(t->copies.begin(), t->copies.begin() + static_cast<std::ptrdiff_t>(upto));
+  t->group_ends.erase(t->group_ends.begin(), t->group_ends.begin() + static_cast<std::ptrdiff_t>(retire_groups));
+  for (size_t& e : t->group_ends) e -= upto;
+}
 
 void resolve_shfl(const void* const* in, void* const* out, unsigned mask, int width) {
   for (int lane = 0; lane < kWarpSize; ++lane) {

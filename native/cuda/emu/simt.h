@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -31,7 +32,7 @@
 #define __launch_bounds__(...)
 #define __shared__ static thread_local
 #define __constant__ static
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 #define CG_EMULATE_CUDA_ACTIVE 1
 
 // --- vector and index types
@@ -120,6 +121,7 @@ inline uint64_t to_bits(T v) {
   std::memcpy(&b, &v, sizeof(T));
   return b;
 }
+
 template <typename T>
 inline T from_bits(uint64_t b) {
   T v;
@@ -233,6 +235,8 @@ inline unsigned atomicCAS(unsigned* p, unsigned cmp, unsigned v) {
   __atomic_compare_exchange_n(p, &cmp, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
   return cmp;
 }
+inline size_t __cvta_generic_to_shared(const void* p) { return reinterpret_cast<size_t>(p); }
+inline void __trap() { throw std::runtime_error("__trap() called"); }
 inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 inline void __threadfence_block() {}
 
