@@ -47,11 +47,8 @@ export interface NativeAddon {
   setRngState(seed: bigint, offset: bigint): void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load: (dir: string) => unknown = require('node-gyp-build');
-
 export const packageRoot = path.join(__dirname, '..');
 // CUDAGRAD_ADDON=<path to a .node> loads another build (e.g. the SIMT emulator build in build-emu/).
 const override = process.env.CUDAGRAD_ADDON;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const native = (override ? require(path.resolve(override)) : load(packageRoot)) as NativeAddon;
+export const native = (override ? require(path.resolve(override)) : require('node-gyp-build')(packageRoot)) as NativeAddon;

@@ -60,8 +60,10 @@ export function firstMismatch(a: ArrayLike<number>, b: ArrayLike<number>, atol: 
   return -1;
 }
 
-// Runs a snippet in a fresh Node with the package (built dist/) loaded as `cg`.
+// Runs a snippet in a fresh Node with the package loaded as `cg`: the built
+// dist/, or CUDAGRAD_TEST_PKG (the compiled lib/ in the GPU machine's bundle).
 export function runNode(code: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
-  const script = `const cg = require(${JSON.stringify(path.join(root, 'dist'))});\n${code}`;
+  const pkg = process.env.CUDAGRAD_TEST_PKG || path.join(root, 'dist');
+  const script = `const cg = require(${JSON.stringify(pkg)});\n${code}`;
   return spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
 }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The one prepared script for the GPU machine (an H200; no Node.js, no network).
+# Prepare here with `bash scripts/device-bundle.sh`, then run there through the
+# device tool with carry [".device", "build/Release"]:
+#   bash bench/device-check.sh
+# In about 5 minutes it: runs the test files on the CUDA backend (the compiled
+# tests under a tap shim, every op test's device loop then covers 'cuda');
+# checks CPU-vs-CUDA parity for every op with a CUDA kernel; benchmarks the
+# kernels against PyTorch on the same GPU (and a device-to-device copy as the
+# bandwidth ceiling); writes JSON and logs to $OUT (default bench/results/) and
+# prints a short table last.
+# DEVICE_CHECK_EMULATE=1 does a dry run of the same steps here, on the SIMT
+# emulator build (build-emu/), with tiny benchmark sizes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-bench/results/device-$(date +%Y-%m-%d)}
+export OUT
+mkdir -p "$OUT"
+log() { echo "[device-check $(date +%T)] $*"; }
+status=0
+
+if ! command -v node >/dev/null 2>&1; then eval "$(bash .device/unpack-node.sh .device)"; fi
+node --version
+
+addon=$PWD/build/Release/cudagrad.node
+if [ "${DEVICE_CHECK_EMULATE:-0}" = 1 ]; then
+  addon=$PWD/build-emu/Release/cudagrad.node
+  export DEVICE_CHECK_SMALL=1
+fi
+if ! node -e "require('$addon')" 2>"$OUT/load.log"; then
+  # A binary built on another image may not load here: build it here with cmake and nvcc.
+  log "the carried addon does not load ($(head -c 200 "$OUT/load.log")); building here"
+  CUDAGRAD_CUDA_ARCHS=90 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_JS_INC="$PWD/.device/headers/node-api;$PWD/.device/headers/node-addon-api" >"$OUT/build.log" 2>&1 &&
+    cmake --build build-gpu -j "$(nproc)" --target cudagrad >>"$OUT/build.log" 2>&1 ||
+    { log "build failed: see $OUT/build.log"; exit 1; }
+  addon=$PWD/build-gpu/cudagrad.node
+  [ -f "$addon" ] || addon=$(find build-gpu -name cudagrad.node | head -n 1)
+fi
+export CUDAGRAD_ADDON=$addon CUDAGRAD_TEST_PKG=$PWD/.device/js/lib
+nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || true
+node -e "const cg = require(process.env.CUDAGRAD_TEST_PKG); console.log(JSON.stringify({ cuda: cg.cuda.available(), reason: cg.cuda.reason(), runtime: cg.cuda.runtime(), devices: cg.devices() }, null, 2))" | tee "$OUT/devices.json"
+
+log "tests on the CUDA backend"
+timeout 240 node bench/device/run-tests.js "${DEVICE_CHECK_FILTER:-}" || status=1
+log "CPU-vs-CUDA parity"
+timeout 90 node bench/device/parity.js || status=1
+log "benchmarks vs PyTorch"
+PYTHONUNBUFFERED=1 timeout 150 node bench/device/bench.js || status=1
+node bench/device/report.js
+exit $status

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// GPU kernel benchmarks for bench/device-check.sh: each cudagrad CUDA op timed
+// from Node (launch loop, then one synchronize: throughput including dispatch),
+// next to the same op in PyTorch on the same GPU (bench/device/torch_bench.py,
+// CUDA events, median), and a device-to-device copy as the bandwidth ceiling.
+// Ops without a CUDA kernel yet are listed as missing. Writes $OUT/bench.json.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const cg = require(process.env.CUDAGRAD_TEST_PKG || path.join(__dirname, '..', '..', 'dist'));
+const out = process.env.OUT || path.join(__dirname, '..', 'results');
+const small = process.env.DEVICE_CHECK_SMALL === '1'; // emulator dry runs: tiny sizes
+const dev = 'cuda';
+
+function timeOp(fn, minSeconds = 0.3) {
+  for (let i = 0; i < 3; i++) cg.tidy(fn);
+  cg.cuda.synchronize();
+  let reps = 1;
+  for (;;) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < reps; i++) cg.tidy(fn);
+    cg.cuda.synchronize();
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (s >= minSeconds || reps >= 1 << 16) return s / reps;
+    reps *= Math.max(2, Math.ceil(minSeconds / Math.max(s, 1e-6)));
+  }
+}
+
+const M = small ? 1 << 12 : 1 << 26; // elements for memory-bound cases
+const cases = [
+  { id: 'gelu_fwd', bytes: 8 * M, shape: [M], torch: 'gelu_fwd', make: (x) => () => cg.gelu(x) },
+  { id: 'relu_fwd', bytes: 8 * M, shape: [M], torch: 'relu_fwd', make: (x) => () => cg.relu(x) },
+];
+if (typeof cg.softmax === 'function') {
+  const [r, c] = small ? [64, 256] : [16384, 4096];
+  cases.push({ id: 'softmax_fwd', bytes: 8 * r * c, shape: [r, c], torch: 'softmax_fwd', make: (x) => () => cg.softmax(x) });
+}
+if (typeof cg.layerNorm === 'function') {
+  const [r, c] = small ? [64, 256] : [16384, 4096];
+  cases.push({
+    id: 'layernorm_fwd',
+    bytes: 8 * r * c,
+    shape: [r, c],
+    torch: 'layernorm_fwd',
+    make: (x) => {
+      const w = cg.ones([c], { device: dev });
+      const b = cg.zeros([c], { device: dev });
+      return () => cg.layerNorm(x, w, b);
+    },
+  });
+}
+if (typeof cg.matmul === 'function') {
+  for (const n of small ? [64] : [4096, 8192]) {
+    cases.push({ id: `sgemm_${n}`, flops: 2 * n ** 3, shape: [n, n], torch: 'matmul_fp32', make: (x) => () => cg.matmul(x, x) });
+  }
+}
+
+const results = [];
+for (const c of cases) {
+  const r = { id: c.id, shape: c.shape, bytes: c.bytes, flops: c.flops, torch: c.torch };
+  try {
+    const x = cg.randn(c.shape, { device: dev, seed: 1 });
+    const fn = c.make(x);
+    r.cudagrad_s = timeOp(fn);
+  } catch (e) {
+    r.missing = String(e.message || e);
+  }
+  results.push(r);
+  console.log(`  ${c.id}: ${r.missing ? `missing (${r.missing})` : `${(r.cudagrad_s * 1e6).toFixed(1)} us`}`);
+}
+
+// Dispatch overhead: a one-element op, launch loop, per call.
+const tiny = cg.ones([1], { device: dev });
+const overhead = timeOp(() => cg.relu(tiny), 0.5);
+console.log(`  dispatch overhead (relu on 1 element, incl. output alloc + dispose): ${(overhead * 1e6).toFixed(2)} us`);
+
+// PyTorch on the same GPU, same cases (+ the copy ceiling).
+let torch = {};
+const py = spawnSync('python3', [path.join(__dirname, 'torch_bench.py')], {
+  input: JSON.stringify({ small, cases: results.map((r) => ({ id: r.id, op: r.torch, shape: r.shape })) }),
+  encoding: 'utf8',
+  stdio: ['pipe', 'pipe', 'inherit'],
+  env: { ...process.env, PYTHONUNBUFFERED: '1' },
+});
+if (py.status === 0) torch = JSON.parse(py.stdout);
+else console.log(`  torch peers unavailable (python exit ${py.status})`);
+
+const copyGBs = torch.copy_gbs;
+for (const r of results) {
+  const t = torch[r.id];
+  if (t !== undefined) r.torch_s = t;
+  const rate = (s) => (r.flops ? r.flops / s / 1e12 : r.bytes / s / 1e9);
+  r.unit = r.flops ? 'TFLOP/s' : 'GB/s';
+  if (r.cudagrad_s) r.cudagrad_rate = rate(r.cudagrad_s);
+  if (r.torch_s) r.torch_rate = rate(r.torch_s);
+  if (r.cudagrad_s && r.torch_s) r.vs_torch = r.torch_s / r.cudagrad_s;
+  if (!r.flops && r.cudagrad_rate && copyGBs) r.of_copy = r.cudagrad_rate / copyGBs;
+}
+const report = { date: new Date().toISOString(), device: cg.devices().find((d) => d.type === 'cuda'), copy_gbs: copyGBs, dispatch_overhead_us: overhead * 1e6, results };
+fs.mkdirSync(out, { recursive: true });
+fs.writeFileSync(path.join(out, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Gathers $OUT/{tests,parity,bench}.json into $OUT/device-check.json and
+// prints the short table that ends bench/device-check.sh's output.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const out = process.env.OUT || path.join(__dirname, '..', 'results');
+const read = (f) => {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(out, f), 'utf8'));
+  } catch {
+    return null;
+  }
+};
+const tests = read('tests.json') || [];
+const parity = read('parity.json') || [];
+const bench = read('bench.json') || { results: [] };
+const sum = tests.reduce((a, r) => ({ pass: a.pass + r.pass, fail: a.fail + r.fail, skip: a.skip + r.skip }), { pass: 0, fail: 0, skip: 0 });
+const report = { date: new Date().toISOString(), command: process.env.DEVICE_CHECK_COMMAND || 'bash bench/device-check.sh', tests: sum, testFiles: tests, parity, bench };
+fs.writeFileSync(path.join(out, 'device-check.json'), `${JSON.stringify(report, null, 2)}\n`);
+
+const f = (v, d = 1) => (v === undefined || v === null ? '-' : v.toFixed(d));
+console.log('\n=== device-check summary');
+console.log(`device: ${bench.device ? `${bench.device.name} (sm_${bench.device.computeCapability.replace('.', '')})` : '?'}`);
+console.log(`tests on CUDA: ${sum.pass} passed, ${sum.fail} failed, ${sum.skip} skipped`);
+console.log(`parity: ${parity.filter((p) => p.ok).length} ok, ${parity.filter((p) => p.ok === false).length} differ, ${parity.filter((p) => p.missing).length} missing`);
+console.log(`copy bandwidth (torch D2D): ${f(bench.copy_gbs)} GB/s; dispatch overhead: ${f(bench.dispatch_overhead_us, 2)} us/op`);
+console.log(`${'kernel'.padEnd(16)} ${'unit'.padEnd(8)} ${'cudagrad'.padStart(9)} ${'torch'.padStart(9)} ${'x torch'.padStart(8)} ${'of copy'.padStart(8)}`);
+for (const r of bench.results) {
+  if (r.missing) {
+    console.log(`${r.id.padEnd(16)} missing: ${r.missing.slice(0, 60)}`);
+    continue;
+  }
+  console.log(`${r.id.padEnd(16)} ${r.unit.padEnd(8)} ${f(r.cudagrad_rate).padStart(9)} ${f(r.torch_rate).padStart(9)} ${f(r.vs_torch, 2).padStart(8)} ${r.of_copy ? `${(100 * r.of_copy).toFixed(0)}%`.padStart(8) : '-'.padStart(8)}`);
+}

@@ -1,0 +1,64 @@
+"""PyTorch peers for bench/device/bench.js on the same GPU: reads
+{small, cases: [{id, op, shape}]} on stdin, times each with CUDA events
+(warm-up, median of repeats), and measures a large device-to-device copy as
+the bandwidth ceiling. Prints {id: seconds, ..., copy_gbs: GB/s}."""
+import json
+import sys
+
+import torch
+
+
+def time_cuda(fn, reps=50, warmup=5):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b) / 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def make(op, shape):
+    x = torch.randn(*shape, device="cuda")
+    if op == "gelu_fwd":
+        return lambda: torch.nn.functional.gelu(x, approximate="tanh")
+    if op == "relu_fwd":
+        return lambda: torch.relu(x)
+    if op == "softmax_fwd":
+        return lambda: torch.softmax(x, -1)
+    if op == "layernorm_fwd":
+        w = torch.ones(shape[-1], device="cuda")
+        b = torch.zeros(shape[-1], device="cuda")
+        return lambda: torch.nn.functional.layer_norm(x, (shape[-1],), w, b)
+    if op == "matmul_fp32":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        return lambda: x @ x
+    return None
+
+
+def main():
+    spec = json.load(sys.stdin)
+    if not torch.cuda.is_available():
+        print("torch: no CUDA device", file=sys.stderr)
+        sys.exit(2)
+    out = {}
+    n = (1 << 12) if spec["small"] else (1 << 28)
+    src = torch.randn(n, device="cuda")
+    dst = torch.empty_like(src)
+    out["copy_gbs"] = 2 * 4 * n / time_cuda(lambda: dst.copy_(src)) / 1e9
+    for c in spec["cases"]:
+        fn = make(c["op"], c["shape"])
+        if fn is not None:
+            out[c["id"]] = time_cuda(fn)
+        print(f"  torch {c['id']}: {out.get(c['id'], 0) * 1e6:.1f} us", file=sys.stderr)
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

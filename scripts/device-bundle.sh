@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Prepares what bench/device-check.sh needs on the GPU machine (which has no
+# Node.js, no npm and no network) in .device/ (git-ignored):
+#   .device/node.xz + unpack-node.sh   Node.js, stripped and compressed
+#   .device/js/                         lib/ and test/ compiled to JS, package.json
+#   .device/headers/                    Node-API and node-addon-api headers (for a rebuild there)
+# and builds build/Release with the CUDA kernels (all archs, sm_90 included).
+# Then call the device tool's run with carry [".device", "build/Release"] and
+# the command `bash bench/device-check.sh`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${CUDAGRAD_SHARED:-../shared}
+mkdir -p .device
+if [ ! -f .device/node.xz ] || [ "$(command -v node)" -nt .device/node.xz ]; then
+  bash "$shared/device/pack-node.sh" .device >/dev/null
+fi
+rm -rf .device/js .device/headers
+npx tsc -p tsconfig.device.json
+cp package.json .device/js/
+mkdir -p .device/headers/node-addon-api
+cp -r node_modules/node-api-headers/include .device/headers/node-api
+cp node_modules/node-addon-api/*.h .device/headers/node-addon-api/
+npx cmake-js compile >/dev/null
+du -sh .device build/Release | sed 's/^/device bundle: /'

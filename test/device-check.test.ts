@@ -1,0 +1,36 @@
+// The parts of bench/device-check.sh that need no GPU: the bundle for the GPU
+// machine (packed Node, compiled tests, headers) and a dry run of the whole
+// script on the SIMT emulator build, which must produce its JSON and table.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { root } from './helpers';
+
+t.test('device bundle and an emulated dry run of bench/device-check.sh', async (t) => {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.CUDAGRAD_ADDON;
+  const bundle = spawnSync('bash', ['scripts/device-bundle.sh'], { cwd: root, encoding: 'utf8', env, timeout: 900_000 });
+  t.equal(bundle.status, 0, 'scripts/device-bundle.sh', { output: `${bundle.stdout}${bundle.stderr}`.slice(-3000) });
+  for (const f of ['.device/node.xz', '.device/unpack-node.sh', '.device/js/lib/index.js', '.device/js/test/activation.test.js', '.device/js/package.json', '.device/headers/node-addon-api/napi.h', 'build/Release/cudagrad.node'])
+    t.ok(fs.existsSync(path.join(root, f)), `${f} in the bundle`);
+
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cudagrad-devcheck-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const run = spawnSync('bash', ['bench/device-check.sh'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...env, OUT: out, DEVICE_CHECK_EMULATE: '1', DEVICE_CHECK_FILTER: 'activation' },
+    timeout: 600_000,
+  });
+  const text = `${run.stdout}${run.stderr}`;
+  t.equal(run.status, 0, 'bench/device-check.sh (emulated)', { output: text.slice(-3000) });
+  t.match(text, /=== device-check summary/);
+  t.match(text, /tests on CUDA: [1-9]\d* passed, 0 failed/);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'device-check.json'), 'utf8'));
+  t.equal(report.tests.fail, 0);
+  t.ok(report.parity.length > 0 && report.parity.every((p: { ok?: boolean; missing?: string }) => p.ok || p.missing), 'parity all ok or missing');
+  t.ok(report.bench.results.some((r: { cudagrad_s?: number }) => r.cudagrad_s! > 0), 'benchmarks timed');
+});
