@@ -13,6 +13,9 @@
 # emulator build (build-emu/), with tiny benchmark sizes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Standalone by design: drop loaders and coverage hooks a test harness may have passed down.
+unset NODE_OPTIONS NODE_V8_COVERAGE
+for v in $(env | sed -n 's/^\(_TAPJS[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 OUT=${OUT:-bench/results/device-$(date +%Y-%m-%d)}
 export OUT
 mkdir -p "$OUT"
