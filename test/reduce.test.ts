@@ -176,6 +176,17 @@ t.test('NaN, inf and ties: max propagates NaN, argmax takes the first NaN or the
       t.ok(Number.isNaN(mc[0]) && Number.isNaN(mc[1]) && mc[2] === Infinity, `columns of ${n}`);
       t.same(Array.from(cg.argmax(col, 0).toArray()), [n - 1, 0, n >> 1], `argmax columns of ${n}`);
     }
+    // Ties on long rows and columns (lanes and blocks merge to the lowest index); all-equal rows give 0.
+    for (const n of [7, 64, 1000, 40000]) {
+      const v = new Float64Array(2 * n);
+      v[n - 1] = 1;
+      v[Math.floor(n / 3)] = 1;
+      v[Math.floor(n / 2)] = 1;
+      const want = [Math.floor(n / 3), 0];
+      t.same(Array.from(cg.argmax(f32(v, [2, n]), 1).toArray()), want, `argmax ties, rows of ${n}`);
+      t.same(Array.from(cg.argmax(cg.transpose(f32(v, [2, n]), 0, 1), 0).toArray()), want, `argmax ties, columns of ${n}`);
+      t.same(Array.from(reduceBackward('max', cg.ones([2]), f32(v, [2, n]), 1).toArray()).flatMap((g, i) => (g ? [i] : [])), [want[0], n], `max backward ties, rows of ${n}`);
+    }
     const s = cg.sum(cg.tensor([1, Infinity, 2])).item();
     t.equal(s, Infinity, 'sum with inf');
     t.ok(Number.isNaN(cg.sum(cg.tensor([Infinity, -Infinity])).item()), 'inf - inf');

@@ -115,23 +115,6 @@ void reduce_cols(float* out, const float* inp, int64_t outer, int64_t len, int64
   });
 }
 
-// Argmax of columns [c0, c0 + w) over rows [r0, r0 + rows) of one (len, inner) slab.
-void argmax_cols(float* best, int32_t* idx, const float* slab, int64_t inner, int64_t c0, int64_t w, int64_t r0, int64_t rows) {
-  for (int64_t c = 0; c < w; ++c) {
-    best[c] = slab[r0 * inner + c0 + c];
-    idx[c] = static_cast<int32_t>(r0);
-  }
-  for (int64_t r = r0 + 1; r < r0 + rows; ++r) {
-    const float* p = slab + r * inner + c0;
-    for (int64_t c = 0; c < w; ++c) {
-      if (beats(p[c], best[c])) {
-        best[c] = p[c];
-        idx[c] = static_cast<int32_t>(r);
-      }
-    }
-  }
-}
-
 }  // namespace
 
 void reduce_forward(float* out, const float* inp, int64_t outer, int64_t len, int64_t inner, Reduce op) {
@@ -158,7 +141,9 @@ void argmax_forward(int32_t* out, const float* inp, int64_t outer, int64_t len, 
   std::vector<float> pv(static_cast<size_t>(outer * nrb * inner));
   std::vector<int32_t> pi(pv.size());
   auto am = CG_SIMD_PICK(red::argmax_contig);
+  auto amr = CG_SIMD_PICK(red::argmax_rows);
   parallel_for(outer * nrb * ntiles, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<float> fidx(inner == 1 ? 0 : static_cast<size_t>(kTile));
     for (int64_t task = lo; task < hi; ++task) {
       int64_t t = task % ntiles, k = (task / ntiles) % nrb, o = task / (ntiles * nrb);
       int64_t c0 = t * tw, w = std::min(tw, inner - c0), r0 = k * rb, rows = std::min(rb, len - r0);
@@ -169,7 +154,8 @@ void argmax_forward(int32_t* out, const float* inp, int64_t outer, int64_t len, 
         pv[at] = slab[i];
         pi[at] = static_cast<int32_t>(i);
       } else {
-        argmax_cols(pv.data() + at, pi.data() + at, slab, inner, c0, w, r0, rows);
+        amr(pv.data() + at, fidx.data(), slab + r0 * inner + c0, rows, inner, w);
+        for (int64_t c = 0; c < w; ++c) pi[at + c] = static_cast<int32_t>(r0 + static_cast<int64_t>(fidx[c]));
       }
     }
   });

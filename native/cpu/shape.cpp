@@ -28,17 +28,6 @@ int64_t numel(const int64_t* shape, int nd) {
   return n;
 }
 
-// Input offset of the out row `row` (index over dims [0, nd - 1)), skipping dim `skip`.
-int64_t row_offset(const Strided& s, int64_t row, int nd, int skip) {
-  int64_t off = 0;
-  for (int d = nd - 1; d >= 0; --d) {
-    if (d == skip) continue;
-    off += (row % s.shape[d]) * s.stride[d];
-    row /= s.shape[d];
-  }
-  return off;
-}
-
 }  // namespace
 
 void permute_forward(uint32_t* out, const uint32_t* inp, const Strided& s) {
@@ -53,14 +42,29 @@ void permute_forward(uint32_t* out, const uint32_t* inp, const Strided& s) {
   for (int d = 0; d < last; ++d)
     if (s.stride[d] == 1) p = d;
   if (sj == 1 || p < 0) {
-    // Rows along the output's last dim: contiguous (memcpy) or strided reads.
+    // Rows along the output's last dim: contiguous (memcpy) or strided reads;
+    // the input offset of each row follows an odometer over the outer dims.
     parallel_for(n / cols, std::max<int64_t>(1, kGrain / cols), [&](int64_t lo, int64_t hi) {
+      int64_t idx[kMaxShapeDims] = {};
+      int64_t off = 0;
+      int64_t r = lo;
+      for (int d = last - 1; d >= 0; --d) {
+        idx[d] = r % s.shape[d];
+        r /= s.shape[d];
+        off += idx[d] * s.stride[d];
+      }
       for (int64_t row = lo; row < hi; ++row) {
-        const uint32_t* src = inp + row_offset(s, row, last, -1);
+        const uint32_t* src = inp + off;
         uint32_t* dst = out + row * cols;
         if (sj == 1) copy_words(dst, src, cols);
         else
           for (int64_t j = 0; j < cols; ++j) dst[j] = src[j * sj];
+        for (int d = last - 1; d >= 0; --d) {
+          off += s.stride[d];
+          if (++idx[d] < s.shape[d]) break;
+          off -= s.stride[d] * s.shape[d];
+          idx[d] = 0;
+        }
       }
     });
     return;
