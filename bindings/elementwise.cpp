@@ -12,6 +12,9 @@ namespace cg::bind {
 
 namespace {
 
+// "cudagrad.<op>", the name Handle::Impl puts in its errors.
+std::string op_name(const char* op) { return cat("cudagrad.", op); }
+
 Binary binary_arg(const Napi::CallbackInfo& info, size_t i) {
   std::string s = string_arg(info, i, "cudagrad.binary", "op");
   if (s == "add") return Binary::Add;
@@ -33,19 +36,22 @@ Unary unary_arg(const Napi::CallbackInfo& info, size_t i) {
 
 Napi::Value BinaryFwd(const Napi::CallbackInfo& info) {
   Binary op = binary_arg(info, 0);
-  const char* n = dispatch::binary_name(op);
+  std::string name = op_name(dispatch::binary_name(op));
+  const char* n = name.c_str();
   return Handle::Wrap(info.Env(), dispatch::binary_forward(op, Handle::Impl(info[1], n), Handle::Impl(info[2], n)));
 }
 
 Napi::Value BinaryScalarFwd(const Napi::CallbackInfo& info) {
   Binary op = binary_arg(info, 0);
-  const char* n = dispatch::binary_name(op);
+  std::string name = op_name(dispatch::binary_name(op));
+  const char* n = name.c_str();
   return Handle::Wrap(info.Env(), dispatch::binary_scalar_forward(op, Handle::Impl(info[1], n), number_arg(info, 2, n, "scalar")));
 }
 
 Napi::Value BinaryBwd(const Napi::CallbackInfo& info) {
   Binary op = binary_arg(info, 0);
-  const char* n = dispatch::binary_name(op);
+  std::string name = op_name(dispatch::binary_name(op));
+  const char* n = name.c_str();
   auto [da, db] = dispatch::binary_backward(op, Handle::Impl(info[1], n), Handle::Impl(info[2], n), Handle::Impl(info[3], n));
   Napi::Array out = Napi::Array::New(info.Env(), 2);
   out.Set(0u, Handle::Wrap(info.Env(), std::move(da)));
@@ -55,19 +61,22 @@ Napi::Value BinaryBwd(const Napi::CallbackInfo& info) {
 
 Napi::Value BinaryScalarBwd(const Napi::CallbackInfo& info) {
   Binary op = binary_arg(info, 0);
-  const char* n = dispatch::binary_name(op);
+  std::string name = op_name(dispatch::binary_name(op));
+  const char* n = name.c_str();
   return Handle::Wrap(info.Env(), dispatch::binary_scalar_backward(op, Handle::Impl(info[1], n), Handle::Impl(info[2], n),
                                                                    number_arg(info, 3, n, "scalar")));
 }
 
 Napi::Value UnaryFwd(const Napi::CallbackInfo& info) {
   Unary op = unary_arg(info, 0);
-  return Handle::Wrap(info.Env(), dispatch::unary_forward(op, Handle::Impl(info[1], dispatch::unary_name(op))));
+  std::string name = op_name(dispatch::unary_name(op));
+  return Handle::Wrap(info.Env(), dispatch::unary_forward(op, Handle::Impl(info[1], name.c_str())));
 }
 
 Napi::Value UnaryBwd(const Napi::CallbackInfo& info) {
   Unary op = unary_arg(info, 0);
-  const char* n = dispatch::unary_name(op);
+  std::string name = op_name(dispatch::unary_name(op));
+  const char* n = name.c_str();
   const TensorImpl* out = absent(info, 3) ? nullptr : &Handle::Impl(info[3], n);
   return Handle::Wrap(info.Env(), dispatch::unary_backward(op, Handle::Impl(info[1], n), Handle::Impl(info[2], n), out));
 }

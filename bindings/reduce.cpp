@@ -20,7 +20,8 @@ Reduce reduce_arg(const Napi::CallbackInfo& info, size_t i) {
 
 Napi::Value ReduceFwd(const Napi::CallbackInfo& info) {
   Reduce op = reduce_arg(info, 0);
-  const char* n = dispatch::reduce_name(op);
+  std::string name = cat("cudagrad.", dispatch::reduce_name(op));
+  const char* n = name.c_str();
   return Handle::Wrap(info.Env(), dispatch::reduce_forward(op, Handle::Impl(info[1], n), opt_int_arg(info, 2, n, "axis"),
                                                            bool_arg(info, 3, n, "keepdim")));
 }
@@ -33,7 +34,8 @@ Napi::Value ArgmaxFwd(const Napi::CallbackInfo& info) {
 
 Napi::Value ReduceBwd(const Napi::CallbackInfo& info) {
   Reduce op = reduce_arg(info, 0);
-  const char* n = dispatch::reduce_name(op);
+  std::string name = cat("cudagrad.", dispatch::reduce_name(op));
+  const char* n = name.c_str();
   return Handle::Wrap(info.Env(), dispatch::reduce_backward(op, Handle::Impl(info[1], n), Handle::Impl(info[2], n),
                                                             opt_int_arg(info, 3, n, "axis"), bool_arg(info, 4, n, "keepdim")));
 }

@@ -296,6 +296,13 @@ t.test('special values', async (t) => {
   same(cg.pow(cg.tensor([NaN, 0, -2]), 0).toArray(), [1, 1, 1], 'pow(x, 0)');
   same(cg.pow(cg.tensor([-8, -2, 0, 0]), cg.tensor([1 / 3, 3, -1, 0])).toArray(), [NaN, -8, Infinity, 1], 'pow tensor exponent');
   same(cg.pow(cg.tensor([-2, 2]), 3).toArray(), [-8, 8], 'pow(x, 3)');
+  // Edge cases as torch 1.13 prints them (0.5 and -0.5 are sqrt and 1/sqrt there too).
+  const edge = cg.tensor([-0, -Infinity, -4, 4]);
+  same(cg.pow(edge, 0.5).toArray(), [-0, NaN, NaN, 2], 'pow(edge, 0.5)');
+  same(cg.pow(edge, -0.5).toArray(), [-Infinity, NaN, NaN, 0.5], 'pow(edge, -0.5)');
+  same(cg.pow(edge, 2).toArray(), [0, Infinity, 16, 16], 'pow(edge, 2)');
+  same(cg.pow(edge, -1).toArray(), [-Infinity, -0, -0.25, 0.25], 'pow(edge, -1)');
+  same(cg.pow(edge, 1.7).toArray(), [0, Infinity, NaN, Math.fround(4 ** 1.7)], 'pow(edge, 1.7)');
   // Gradients of pow where torch zeroes them: d/dbase where exponent == 0, d/dexp where base == 0 and exponent >= 0.
   const g = binaryBackward('pow', cg.ones([4]), cg.tensor([0, 0, 2, -1]), cg.tensor([0, 2, 0, 2]));
   same(g.da.toArray(), [0, 0, 0, -2], 'pow da');
