@@ -1,2 +1,61 @@
-// Placeholder: the loss ops are being written on another branch.
-export {};
+// Cross-entropy fused with log-softmax: logits (N, C) float32, targets (N)
+// int32. Rows whose target is ignoreIndex (default -100) are left out; other
+// targets must lie in [0, C) (else a RangeError naming the row and value).
+// reduction 'mean' (default) averages over the non-ignored rows and gives 0
+// when every row is ignored (PyTorch 1.13 gives NaN); 'sum' adds them; 'none'
+// returns the per-row losses (N), 0 at ignored rows.
+import { full } from '../creation';
+import { checkOptions, describe, typeError } from '../errors';
+import type { NativeHandle } from '../native';
+import { Tensor } from '../tensor';
+import { arg, int, num, ops, wrap } from './util';
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+export interface CrossEntropyOptions {
+  /** Target value whose rows are ignored (default -100). */
+  ignoreIndex?: number;
+  /** 'mean' (default), 'sum' or 'none' (per-row losses). */
+  reduction?: Reduction;
+}
+
+type H = NativeHandle;
+const nat = ops<{
+  crossEntropy(logits: H, targets: H, ignoreIndex: number, reduction: Reduction): H;
+  crossEntropyBackward(dloss: H, logits: H, targets: H, ignoreIndex: number, reduction: Reduction): H;
+}>();
+
+function parse(fn: string, opts: unknown): { ignoreIndex: number; reduction: Reduction } {
+  const o = checkOptions(fn, opts, ['ignoreIndex', 'reduction']);
+  const ignoreIndex = o.ignoreIndex === undefined ? -100 : int(fn, o.ignoreIndex, 'ignoreIndex');
+  const reduction = o.reduction ?? 'mean';
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none')
+    throw typeError(fn, `reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
+  return { ignoreIndex, reduction };
+}
+
+/** -log softmax(logits)[target] per row, reduced (default: mean over non-ignored rows). */
+export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  const fn = 'cudagrad.crossEntropy';
+  const p = parse(fn, opts);
+  return wrap(nat.crossEntropy(arg(fn, logits, 'logits'), arg(fn, targets, 'targets'), p.ignoreIndex, p.reduction));
+}
+
+/**
+ * dlogits = (softmax(logits) - onehot(targets)) * dloss (/ count for 'mean'),
+ * zero rows where ignored, in one fused pass. dloss: a number or a tensor of
+ * the forward's output size (one element, or (N) for reduction 'none').
+ */
+export function crossEntropyBackward(dloss: Tensor | number, logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  const fn = 'cudagrad.crossEntropy backward';
+  const p = parse(fn, opts);
+  const lh = arg(fn, logits, 'logits');
+  const th = arg(fn, targets, 'targets');
+  if (dloss instanceof Tensor) return wrap(nat.crossEntropyBackward(arg(fn, dloss, 'dloss'), lh, th, p.ignoreIndex, p.reduction));
+  const d = full([], num(fn, dloss, 'dloss'), { device: logits.device });
+  try {
+    return wrap(nat.crossEntropyBackward(d.handle(fn), lh, th, p.ignoreIndex, p.reduction));
+  } finally {
+    d.dispose();
+  }
+}

@@ -1,0 +1,53 @@
+// CPU optimizer updates (ops/optim.h): SIMD body per ISA (optim.inc), the
+// elements split over the pool. The sum of squares gives each task its own
+// partial (one per task, summed in task order), so it does not race and is
+// reproducible for a given thread count.
+#include "../ops/optim.h"
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#include "../runtime/thread_pool.h"
+#include "simd/simd.h"
+#define CG_ISA_BODY "../optim.inc"
+#include "simd/foreach_isa.h"
+
+namespace cg::cpu {
+
+namespace {
+constexpr int64_t kGrain = 1 << 15;  // elements per chunk, at least
+}
+
+void sgd_step(float* param, const float* grad, float* momentum_buf, int64_t n, float lr, float momentum,
+              float dampening, float weight_decay, bool nesterov, bool first) {
+  auto fn = CG_SIMD_PICK(optim_k::sgd_step);
+  parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) {
+    fn(param + lo, grad + lo, momentum_buf ? momentum_buf + lo : nullptr, hi - lo, lr, momentum, dampening,
+       weight_decay, nesterov, first);
+  });
+}
+
+void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, const AdamScalars& s) {
+  auto fn = CG_SIMD_PICK(optim_k::adam_step);
+  parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) { fn(param + lo, grad + lo, m + lo, v + lo, hi - lo, s); });
+}
+
+void sum_squares(double* out, const float* inp, int64_t n) {
+  auto fn = CG_SIMD_PICK(optim_k::sum_squares<>);
+  int64_t tasks = std::clamp<int64_t>((n + kGrain - 1) / kGrain, 1, num_threads());
+  std::vector<double> part(static_cast<size_t>(tasks), 0.0);
+  parallel_for(tasks, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) part[t] = fn(inp + n * t / tasks, n * (t + 1) / tasks - n * t / tasks);
+  });
+  double total = 0;
+  for (double p : part) total += p;
+  out[0] = total;
+}
+
+void scale(float* x, int64_t n, float s) {
+  auto fn = CG_SIMD_PICK(optim_k::scale);
+  parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) { fn(x + lo, hi - lo, s); });
+}
+
+}  // namespace cg::cpu

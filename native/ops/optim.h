@@ -1,0 +1,43 @@
+// Fused optimizer updates: one pass over each parameter, in place on the
+// parameter and its state (grad is read only). n elements, float32. The
+// step-dependent scalars are computed by dispatch in double and passed as
+// float. Formulas as torch 1.13 (maximize = False, amsgrad = False).
+//
+// sgd_step (torch.optim.SGD): momentum_buf (n) or null when momentum == 0
+//   g = grad + weight_decay * param
+//   momentum != 0: buf = first ? g : momentum * buf + (1 - dampening) * g
+//                  g = nesterov ? g + momentum * buf : buf
+//   param -= lr * g
+// adam_step (torch.optim.Adam; decoupled: torch.optim.AdamW):
+//   Adam:  g = grad + weight_decay * param      AdamW: param *= 1 - lr * weight_decay (= decay)
+//   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g
+//   param -= step_size * m / (sqrt(v) / bc2_sqrt + eps)
+//   step_size = lr / (1 - beta1^step), bc2_sqrt = sqrt(1 - beta2^step)
+// sum_squares: out (1) = sum inp^2, accumulated in double (for the global
+//   gradient norm); scale: x *= s in place (gradient clipping).
+#pragma once
+
+#include <cstdint>
+
+namespace cg {
+struct AdamScalars {
+  float beta1, beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay, step_size, bc2_sqrt, decay;
+  bool decoupled;
+};
+}  // namespace cg
+
+namespace cg::cpu {
+void sgd_step(float* param, const float* grad, float* momentum_buf, int64_t n, float lr, float momentum,
+              float dampening, float weight_decay, bool nesterov, bool first);
+void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, const AdamScalars& s);
+void sum_squares(double* out, const float* inp, int64_t n);
+void scale(float* x, int64_t n, float s);
+}  // namespace cg::cpu
+
+namespace cg::cuda {
+void sgd_step(float* param, const float* grad, float* momentum_buf, int64_t n, float lr, float momentum,
+              float dampening, float weight_decay, bool nesterov, bool first);
+void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, const AdamScalars& s);
+void sum_squares(double* out, const float* inp, int64_t n);
+void scale(float* x, int64_t n, float s);
+}  // namespace cg::cuda

@@ -1,0 +1,153 @@
+// Cross-entropy forward and backward: float64 oracle at every SIMD level (all
+// reductions, ignored rows), the fused kernel against its unfused composition
+// (logSoftmax + gather + mean), finite differences, edge cases, bad input.
+import t from 'tap';
+
+import * as cg from '../lib/index';
+import { crossEntropyBackward, Reduction } from '../lib/ops/loss';
+import { logSoftmaxBackward } from '../lib/ops/softmax';
+import { assertClose, f32, forEachSimd, numericGrad, ODD_SIZES, uniform } from './oracle';
+
+const IGN = -100;
+
+function refLosses(x: ArrayLike<number>, tg: ArrayLike<number>, N: number, C: number, ignore = IGN): Float64Array {
+  const out = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    if (tg[n] === ignore) continue;
+    let m = -Infinity;
+    for (let c = 0; c < C; c++) m = Math.max(m, x[n * C + c]);
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(x[n * C + c] - m);
+    out[n] = m + Math.log(s) - x[n * C + tg[n]];
+  }
+  return out;
+}
+
+function count(tg: ArrayLike<number>, ignore = IGN): number {
+  return Array.from(tg).filter((v) => v !== ignore).length;
+}
+
+function refReduce(losses: Float64Array, tg: ArrayLike<number>, red: Reduction): number[] {
+  if (red === 'none') return Array.from(losses);
+  const s = losses.reduce((a, b) => a + b, 0);
+  const k = count(tg);
+  return [red === 'sum' ? s : k ? s / k : 0];
+}
+
+// dlogits for per-row upstream gradients g[n] (already including 1/count for mean).
+function refGrad(x: ArrayLike<number>, tg: ArrayLike<number>, g: ArrayLike<number>, N: number, C: number): Float64Array {
+  const out = new Float64Array(N * C);
+  for (let n = 0; n < N; n++) {
+    if (tg[n] === IGN) continue;
+    let m = -Infinity;
+    for (let c = 0; c < C; c++) m = Math.max(m, x[n * C + c]);
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(x[n * C + c] - m);
+    for (let c = 0; c < C; c++) out[n * C + c] = (Math.exp(x[n * C + c] - m) / s - (c === tg[n] ? 1 : 0)) * g[n];
+  }
+  return out;
+}
+
+function targets(N: number, C: number, seed: number, ignoreEvery = 4): Int32Array {
+  const u = uniform(N, seed, 0, 1);
+  return Int32Array.from(u, (v, n) => (n % ignoreEvery === 1 ? IGN : Math.min(C - 1, Math.floor(v * C))));
+}
+
+const i32 = (v: ArrayLike<number>) => cg.tensor(Int32Array.from(v), { shape: [v.length] });
+
+t.test('forward and backward match the float64 reference at every SIMD level', (t) =>
+  forEachSimd(t, (t) => {
+    let seed = 1;
+    const shapes: [number, number][] = [];
+    for (const C of ODD_SIZES) for (const N of [1, 7, 33]) shapes.push([N, C]);
+    shapes.push([3, 4099]);
+    for (const [N, C] of shapes) {
+      const xv = uniform(N * C, seed++, -10, 10);
+      for (let c = 0; c < C; c++) xv[c] += 200; // a row far from zero
+      const tg = targets(N, C, seed++);
+      const x = f32(xv, [N, C]);
+      const tt = i32(tg);
+      const losses = refLosses(xv, tg, N, C);
+      for (const red of ['mean', 'sum', 'none'] as Reduction[]) {
+        const label = `N=${N} C=${C} ${red}`;
+        assertClose(t, cg.crossEntropy(x, tt, { reduction: red }).toArray(), refReduce(losses, tg, red), 1e-5, 1e-5, `forward ${label}`);
+        const dv = red === 'none' ? uniform(N, seed++, -2, 2) : Float64Array.of(0.75);
+        const k = count(tg);
+        const g = Array.from({ length: N }, (_, n) => (red === 'none' ? dv[n] : red === 'mean' ? 0.75 / k : 0.75));
+        const dloss = red === 'none' ? f32(dv, [N]) : 0.75;
+        assertClose(t, crossEntropyBackward(dloss, x, tt, { reduction: red }).toArray(), refGrad(xv, tg, g, N, C), 1e-6, 1e-4, `backward ${label}`);
+      }
+    }
+  }),
+);
+
+t.test('fused kernel equals the unfused logSoftmax + gather + mean', async (t) => {
+  const N = 33;
+  const C = 257;
+  const xv = uniform(N * C, 50, -5, 5);
+  const tg = targets(N, C, 51, 5);
+  const x = f32(xv, [N, C]);
+  const ls = cg.logSoftmax(x);
+  const lsv = ls.toArray();
+  const k = count(tg);
+  let s = 0;
+  for (let n = 0; n < N; n++) if (tg[n] !== IGN) s -= lsv[n * C + tg[n]];
+  assertClose(t, [cg.crossEntropy(x, i32(tg)).item()], [s / k], 1e-6, 1e-6, 'forward');
+  // d(-mean gathered)/d logSoftmax, then logSoftmax backward.
+  const dls = new Float32Array(N * C);
+  for (let n = 0; n < N; n++) if (tg[n] !== IGN) dls[n * C + tg[n]] = -1 / k;
+  const unfused = logSoftmaxBackward(cg.tensor(dls, { shape: [N, C] }), ls).toArray();
+  assertClose(t, crossEntropyBackward(1, x, i32(tg)).toArray(), unfused, 1e-7, 1e-4, 'backward');
+});
+
+t.test('backward agrees with central finite differences', async (t) => {
+  const N = 4;
+  const C = 5;
+  const xv = uniform(N * C, 60, -2, 2);
+  const tg = [3, IGN, 0, 4];
+  for (const red of ['mean', 'sum'] as Reduction[]) {
+    const loss = (x: Float64Array) => cg.crossEntropy(f32(x, [N, C]), i32(tg), { reduction: red }).item();
+    const got = crossEntropyBackward(1, f32(xv, [N, C]), i32(tg), { reduction: red }).toArray();
+    assertClose(t, got, numericGrad(loss, xv, 1e-2), 1e-3, 1e-2, `${red}: analytic vs numeric`);
+  }
+});
+
+t.test('edge cases: ignoreIndex, all ignored, empty, dloss tensor', async (t) => {
+  const x = cg.randn([3, 4], { seed: 1 });
+  // All rows ignored: loss 0 (not NaN), gradient 0 (as PyTorch's).
+  const all = i32([IGN, IGN, IGN]);
+  t.equal(cg.crossEntropy(x, all).item(), 0);
+  t.same(Array.from(crossEntropyBackward(1, x, all).toArray()), new Array(12).fill(0));
+  t.equal(cg.crossEntropy(x, all, { reduction: 'sum' }).item(), 0);
+  // A custom ignoreIndex; -100 then is an ordinary (out-of-range) value.
+  const tg = i32([2, 7, 0]);
+  const want = refLosses(x.toArray(), [2, 7, 0], 3, 4, 7);
+  assertClose(t, [cg.crossEntropy(x, tg, { ignoreIndex: 7 }).item()], [(want[0] + want[2]) / 2], 1e-6, 1e-6, 'ignoreIndex 7');
+  // Empty batch.
+  t.equal(cg.crossEntropy(cg.zeros([0, 5]), cg.zeros([0], { dtype: 'int32' })).item(), 0);
+  t.same(cg.crossEntropy(cg.zeros([0, 5]), cg.zeros([0], { dtype: 'int32' }), { reduction: 'none' }).shape, [0]);
+  t.same(crossEntropyBackward(1, cg.zeros([0, 5]), cg.zeros([0], { dtype: 'int32' })).shape, [0, 5]);
+  // Output shapes; dloss as a tensor equals dloss as a number.
+  t.same(cg.crossEntropy(x, i32([0, 1, 2])).shape, []);
+  assertClose(t, crossEntropyBackward(cg.tensor([2]), x, i32([0, 1, 2])).toArray(), crossEntropyBackward(2, x, i32([0, 1, 2])).toArray(), 0, 0, 'dloss tensor');
+  // C = 1: loss 0, gradient 0.
+  t.same(Array.from(cg.crossEntropy(cg.tensor([[5], [-3]]), i32([0, 0]), { reduction: 'none' }).toArray()), [0, 0]);
+  t.same(Array.from(crossEntropyBackward(1, cg.tensor([[5], [-3]]), i32([0, 0])).toArray()), [0, 0]);
+});
+
+t.test('bad input', async (t) => {
+  const x = cg.zeros([3, 4]);
+  t.throws(() => cg.crossEntropy(x, i32([0, 4, 1])), { name: 'RangeError', message: 'cudagrad.crossEntropy: target 4 at row 1 is out of range for 4 classes (expected 0..3 or ignoreIndex -100)' });
+  t.throws(() => cg.crossEntropy(x, i32([0, 1, -1])), { name: 'RangeError', message: 'cudagrad.crossEntropy: target -1 at row 2 is out of range for 4 classes (expected 0..3 or ignoreIndex -100)' });
+  t.throws(() => crossEntropyBackward(1, x, i32([-100, 1, 2]), { ignoreIndex: 9 }), { name: 'RangeError', message: 'cudagrad.crossEntropy backward: target -100 at row 0 is out of range for 4 classes (expected 0..3 or ignoreIndex 9)' });
+  t.throws(() => cg.crossEntropy(x, cg.zeros([3])), { name: 'TypeError', message: 'cudagrad.crossEntropy: targets must be int32, got float32 tensor of shape [3]' });
+  t.throws(() => cg.crossEntropy(cg.zeros([3, 4], { dtype: 'int32' }), i32([0, 0, 0])), { name: 'TypeError', message: 'cudagrad.crossEntropy: logits must be float32, got int32 tensor of shape [3, 4]' });
+  t.throws(() => cg.crossEntropy(cg.zeros([2, 3, 4]), i32([0, 0])), { name: 'RangeError', message: 'cudagrad.crossEntropy: logits must be 2-D (N, C), got shape [2, 3, 4]' });
+  t.throws(() => cg.crossEntropy(x, i32([0, 0])), { name: 'RangeError', message: 'cudagrad.crossEntropy: targets must have shape [3] for logits of shape [3, 4], got [2]' });
+  t.throws(() => crossEntropyBackward(cg.zeros([2]), x, i32([0, 0, 0])), { name: 'RangeError', message: 'cudagrad.crossEntropy backward: dloss must have one element (reduction mean), got shape [2]' });
+  t.throws(() => crossEntropyBackward(cg.zeros([1]), x, i32([0, 0, 0]), { reduction: 'none' }), { name: 'RangeError', message: 'cudagrad.crossEntropy backward: dloss must have shape [3] (reduction none), got [1]' });
+  t.throws(() => cg.crossEntropy(x, i32([0, 0, 0]), { reduction: 'avg' as never }), { name: 'TypeError', message: "cudagrad.crossEntropy: reduction must be 'mean', 'sum' or 'none', got the string 'avg'" });
+  t.throws(() => cg.crossEntropy(x, i32([0, 0, 0]), { ignoreIndex: 0.5 }), { name: 'TypeError', message: 'cudagrad.crossEntropy: ignoreIndex must be an integer, got number 0.5' });
+  t.throws(() => cg.crossEntropy(x, i32([0, 0, 0]), { ignore: 1 } as never), { name: 'TypeError', message: "cudagrad.crossEntropy: unknown option 'ignore' (expected one of ignoreIndex, reduction)" });
+  t.throws(() => crossEntropyBackward('1' as never, x, i32([0, 0, 0])), { name: 'TypeError', message: "cudagrad.crossEntropy backward: dloss must be a number, got the string '1'" });
+});
