@@ -68,7 +68,8 @@ const report = {
 };
 const outDir = process.env.OUT || path.join(__dirname, 'results');
 fs.mkdirSync(outDir, { recursive: true });
-const file = path.join(outDir, `cpu-${date}${filter ? `-${filter}` : ''}.json`);
+// A filtered run is a working measurement: it goes to an ignored last-<filter>.json.
+const file = path.join(outDir, filter ? `last-${filter.replace(/[^A-Za-z0-9_.-]/g, '_')}.json` : `cpu-${date}.json`);
 fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 
 const fmt = (v, d = 1) => (v === undefined ? '-' : v.toFixed(d));

@@ -1,4 +1,5 @@
 // Bindings for the runtime: devices, CUDA status, memory, threads, SIMD, RNG state.
+#include "../native/runtime/cpu_allocator.h"
 #include "../native/runtime/cpu_features.h"
 #include "../native/runtime/gpu.h"
 #include "../native/runtime/rng.h"
@@ -56,7 +57,9 @@ Napi::Object stats_value(Napi::Env env, const MemoryStats& s) {
 Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
-  out.Set("cpu", stats_value(env, memory_stats(DeviceType::CPU)));
+  Napi::Object cpu = stats_value(env, memory_stats(DeviceType::CPU));
+  cpu.Set("cached", static_cast<double>(cpu_alloc::cached_bytes()));
+  out.Set("cpu", cpu);
   Napi::Object cuda = stats_value(env, memory_stats(DeviceType::CUDA));
   double reserved = 0;
   for (int d = 0; d < gpu::status().device_count; ++d) reserved += static_cast<double>(gpu::reserved_bytes(d));
@@ -82,6 +85,7 @@ Napi::Value SetSimdLevel(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  cpu_alloc::empty_cache();
   gpu::empty_cache();
   return info.Env().Undefined();
 }

@@ -5,6 +5,7 @@ export { cuda, defaultDevice, devices, setDefaultDevice } from './device';
 export type { CpuDeviceInfo, CudaDeviceInfo, Device, DeviceInfo, SimdLevel } from './device';
 export {
   dispose,
+  emptyCache,
   getNumThreads,
   getRngState,
   manualSeed,

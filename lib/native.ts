@@ -37,7 +37,7 @@ export interface NativeAddon {
     cuda: { index: number; name: string; major: number; minor: number; totalMemory: number; multiprocessors: number }[];
   };
   cudaStatus(): { compiled: boolean; available: boolean; deviceCount: number; reason: string; runtime: string };
-  memory(): { cpu: NativeStats; cuda: NativeStats & { reserved: number } };
+  memory(): { cpu: NativeStats & { cached: number }; cuda: NativeStats & { reserved: number } };
   setNumThreads(n: number): void;
   numThreads(): number;
   setSimdLevel(level: string): void;

@@ -15,7 +15,10 @@ export interface DeviceMemory {
 
 export interface MemoryInfo extends DeviceMemory {
   devices: {
-    cpu: DeviceMemory;
+    cpu: DeviceMemory & {
+      /** Bytes of freed large blocks kept for reuse (not in any tensor). */
+      cachedBytes: number;
+    };
     cuda: DeviceMemory & {
       /** Bytes the caching allocator holds from the driver (live + cached). */
       reservedBytes: number;
@@ -26,9 +29,14 @@ export interface MemoryInfo extends DeviceMemory {
 /** Live tensors and bytes, in total and per device. */
 export function memory(): MemoryInfo {
   const m = native.memory();
-  const cpu = { numTensors: m.cpu.tensors, numBytes: m.cpu.bytes };
+  const cpu = { numTensors: m.cpu.tensors, numBytes: m.cpu.bytes, cachedBytes: m.cpu.cached };
   const cuda = { numTensors: m.cuda.tensors, numBytes: m.cuda.bytes, reservedBytes: m.cuda.reserved };
   return { numTensors: cpu.numTensors + cuda.numTensors, numBytes: cpu.numBytes + cuda.numBytes, devices: { cpu, cuda } };
+}
+
+/** Returns the memory that the CPU and CUDA caching allocators hold but no tensor uses. */
+export function emptyCache(): void {
+  native.emptyCache();
 }
 
 /** Disposes every tensor found in `container` (a tensor, or arrays / plain objects of them). */

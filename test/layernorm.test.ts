@@ -2,6 +2,7 @@
 // without weight/bias, odd sizes, rows with a large mean, many rows so the
 // backward's per-task partials are summed), finite differences, bad input.
 import t from 'tap';
+import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
 import { layerNormBackward, layerNormForward } from '../lib/ops/layernorm';
@@ -56,7 +57,7 @@ function refBackward(d: ArrayLike<number>, x: ArrayLike<number>, w: ArrayLike<nu
   return { dx, dw, db };
 }
 
-function check(t: Tap.Test, N: number, C: number, hasW: boolean, hasB: boolean, seed: number, offset = 0): void {
+function check(t: Test, N: number, C: number, hasW: boolean, hasB: boolean, seed: number, offset = 0): void {
   const xv = uniform(N * C, seed, -3, 3).map((v, i) => Math.fround(v + offset + (i % C === 0 ? 0.5 : 0)));
   const wv = hasW ? uniform(C, seed + 1, 0.5, 2) : null;
   const bv = hasB ? uniform(C, seed + 2, -1, 1) : null;
@@ -75,10 +76,6 @@ function check(t: Tap.Test, N: number, C: number, hasW: boolean, hasB: boolean, 
   assertClose(t, g.dx.toArray(), r.dx, 2e-5, 1e-4, `backward dx ${label}`);
   assertClose(t, g.dweight.toArray(), r.dw, 1e-4 * Math.sqrt(N), 1e-4, `backward dweight ${label}`);
   assertClose(t, g.dbias.toArray(), r.db, 1e-4 * Math.sqrt(N), 1e-4, `backward dbias ${label}`);
-}
-
-declare namespace Tap {
-  type Test = Parameters<Parameters<typeof t.test>[1]>[0];
 }
 
 t.test('forward and backward match the float64 reference at every SIMD level', (t) =>

@@ -5,7 +5,10 @@ import { setImmediate as tick } from 'node:timers/promises';
 import * as cg from '../lib/index';
 
 // Tensors and bytes live now, on the CPU.
-const live = () => cg.memory().devices.cpu;
+const live = () => {
+  const { numTensors, numBytes } = cg.memory().devices.cpu;
+  return { numTensors, numBytes };
+};
 
 t.test('dispose frees at once and is idempotent; memory() counts tensors and bytes', async (t) => {
   const base = live();
@@ -21,6 +24,20 @@ t.test('dispose frees at once and is idempotent; memory() counts tensors and byt
   const m = cg.memory();
   t.equal(m.numTensors, m.devices.cpu.numTensors + m.devices.cuda.numTensors);
   t.equal(m.numBytes, m.devices.cpu.numBytes + m.devices.cuda.numBytes);
+});
+
+t.test('large freed blocks are cached for reuse; emptyCache returns them', async (t) => {
+  cg.emptyCache();
+  t.equal(cg.memory().devices.cpu.cachedBytes, 0);
+  const a = cg.zeros([1 << 20]); // 4 MiB
+  a.dispose();
+  t.ok(cg.memory().devices.cpu.cachedBytes >= 4 << 20, 'the 4 MiB block is cached');
+  const b = cg.ones([1 << 20]);
+  t.equal(cg.memory().devices.cpu.cachedBytes, 0, 'and reused by the next tensor of that size');
+  t.ok(b.toArray().every((v) => v === 1), 'reused memory holds the new values');
+  b.dispose();
+  cg.emptyCache();
+  t.equal(cg.memory().devices.cpu.cachedBytes, 0);
 });
 
 t.test('tidy disposes everything but what fn returns', async (t) => {

@@ -16,7 +16,7 @@ function refSgd(p: Float64Array, grads: Float64Array[], o: Required<Omit<SgdOpti
   let buf: Float64Array | undefined;
   for (const grad of grads) {
     const d = grad.map((g, i) => g + o.weightDecay * p[i]);
-    let step = d;
+    let step: Float64Array<ArrayBufferLike> = d;
     if (o.momentum !== 0) {
       buf = buf === undefined ? Float64Array.from(d) : buf.map((b, i) => o.momentum * b + (1 - o.dampening) * d[i]);
       const b = buf;

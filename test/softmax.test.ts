@@ -2,6 +2,7 @@
 // level (last axis, other axes, causal mask), finite differences, special
 // values, bad input.
 import t from 'tap';
+import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
 import { logSoftmaxBackward, softmaxBackward } from '../lib/ops/softmax';
@@ -73,7 +74,7 @@ interface Case {
   causal?: boolean;
 }
 
-function check(t: Tap.Test, c: Case, seed: number): void {
+function check(t: Test, c: Case, seed: number): void {
   const n = c.shape.reduce((a, b) => a * b, 1);
   const xv = uniform(n, seed, -8, 8);
   // One row far from zero: only max subtraction keeps exp finite.
@@ -96,10 +97,6 @@ function check(t: Tap.Test, c: Case, seed: number): void {
 }
 
 // Tap's Test type, without importing tap's internals.
-declare namespace Tap {
-  type Test = Parameters<Parameters<typeof t.test>[1]>[0];
-}
-
 const lastAxis: Case[] = [];
 for (const C of ODD_SIZES) for (const rows of [1, 7, 33]) lastAxis.push({ shape: [rows, C], axis: -1 });
 lastAxis.push({ shape: [3, 4099], axis: 1 }, { shape: [2, 3, 50], axis: 2 }, { shape: [5], axis: 0 });

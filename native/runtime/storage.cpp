@@ -1,8 +1,7 @@
 // Storage allocation per device and the live-memory counters.
 #include "storage.h"
 
-#include <cstdlib>
-
+#include "cpu_allocator.h"
 #include "error.h"
 #include "gpu.h"
 
@@ -14,16 +13,10 @@ std::atomic<int64_t> live_storages[2];
 std::atomic<int64_t> live_bytes[2];
 }  // namespace detail
 
-namespace {
-constexpr size_t kCpuAlignment = 64;
-}
-
 Storage::Storage(Device device, size_t bytes) : device_(device), bytes_(bytes) {
   if (bytes > 0) {
     if (device.is_cpu()) {
-      size_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
-      data_ = std::aligned_alloc(kCpuAlignment, rounded);
-      if (!data_) throw_range_error("cudagrad: out of host memory allocating ", bytes, " bytes on cpu");
+      data_ = cpu_alloc::alloc(bytes);
     } else {
       data_ = gpu::alloc(device.index, bytes);
     }
@@ -44,7 +37,7 @@ Storage::~Storage() {
   if (release_) {
     release_(data_);
   } else if (data_) {
-    if (device_.is_cpu()) std::free(data_);
+    if (device_.is_cpu()) cpu_alloc::free(data_, bytes_);
     else gpu::free(device_.index, data_, bytes_);
   }
   int t = static_cast<int>(device_.type);

@@ -1,6 +1,6 @@
 // Storage: one device allocation, shared (refcounted) by the tensors that view
-// it. CPU storage is 64-byte aligned host memory; CUDA storage comes from the
-// caching allocator (native/runtime/gpu.h). Live counts per device type feed
+// it. CPU storage is 64-byte aligned host memory from runtime/cpu_allocator.h;
+// CUDA storage comes from the caching allocator (native/runtime/gpu.h). Live counts per device type feed
 // cudagrad.memory().
 #pragma once
 

@@ -1,0 +1,31 @@
+// The caching CPU allocator: reuse of large blocks by size class, alignment,
+// small blocks uncached, and emptying the cache.
+#include <cstdint>
+
+#include "../../native/runtime/cpu_allocator.h"
+#include "harness.h"
+
+namespace ca = cg::cpu_alloc;
+
+TEST(cpu_allocator_reuses_large_blocks_and_aligns) {
+  ca::empty_cache();
+  size_t big = (size_t(16) << 20) + 12;  // 16 MiB and a bit: one size class
+  void* a = ca::alloc(big);
+  CHECK(reinterpret_cast<uintptr_t>(a) % 64 == 0);
+  ca::free(a, big);
+  CHECK(ca::cached_bytes() >= big);
+  void* b = ca::alloc(big - 8);  // same class: the cached block comes back
+  CHECK(a == b);
+  CHECK_EQ(ca::cached_bytes(), size_t(0));
+  ca::free(b, big - 8);
+  ca::empty_cache();
+  CHECK_EQ(ca::cached_bytes(), size_t(0));
+}
+
+TEST(cpu_allocator_small_blocks_bypass_the_cache) {
+  ca::empty_cache();
+  void* p = ca::alloc(1000);
+  CHECK(reinterpret_cast<uintptr_t>(p) % 64 == 0);
+  ca::free(p, 1000);
+  CHECK_EQ(ca::cached_bytes(), size_t(0));
+}
