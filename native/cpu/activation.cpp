@@ -13,12 +13,12 @@ constexpr int64_t kGrain = 1 << 14;
 }
 
 void activation_forward(float* out, const float* inp, int64_t n, Act act) {
-  auto fn = CG_SIMD_PICK(activation_forward);
+  auto fn = CG_SIMD_PICK(act_k::activation_forward);
   parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) { fn(out + lo, inp + lo, hi - lo, act); });
 }
 
 void activation_backward(float* dinp, const float* inp, const float* dout, int64_t n, Act act) {
-  auto fn = CG_SIMD_PICK(activation_backward);
+  auto fn = CG_SIMD_PICK(act_k::activation_backward);
   parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) { fn(dinp + lo, inp + lo, dout + lo, hi - lo, act); });
 }
 
