@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -54,5 +55,22 @@ void synchronize(int device);
 
 // Throws cg::Error with the CUDA message if the last launch on this thread failed.
 void check_last_launch(const char* op);
+
+// Device-side input errors without host syncs: a kernel that finds bad input
+// (an index out of range) records the first such error in the device's record
+// (native/cuda/device_error.cuh) and carries on safely; copy_d2h and
+// synchronize read the record after their sync and raise it as a RangeError
+// naming the op ("... (detected on the GPU)"), then clear it.
+enum class DeviceErrorOp : int { None = 0, Embedding = 1, CrossEntropy = 2, Gather = 3 };
+struct DeviceErrorRecord {
+  int32_t set;    // 0 until an error is recorded
+  int32_t op;     // DeviceErrorOp
+  int64_t pos;    // position of the bad element in its tensor
+  int64_t value;  // the bad value
+  int64_t bound;  // valid values are [0, bound)
+};
+// The record of the current device (device memory, zeroed at creation).
+DeviceErrorRecord* device_error_record();
+const char* device_error_op_name(DeviceErrorOp op);
 
 }  // namespace cg::gpu

@@ -42,6 +42,19 @@ Status probe() {
 
 std::mutex stream_mutex;
 cudaStream_t streams[kMaxDevices] = {};
+DeviceErrorRecord* error_records[kMaxDevices] = {};
+
+// Raises and clears a recorded device-side error of `device` (call after a sync).
+void raise_device_errors(int device) {
+  DeviceErrorRecord* rec = error_records[device];
+  if (!rec) return;
+  DeviceErrorRecord host;
+  CG_CUDA_CHECK(cudaMemcpy(&host, rec, sizeof host, cudaMemcpyDeviceToHost), "cudagrad");
+  if (!host.set) return;
+  CG_CUDA_CHECK(cudaMemset(rec, 0, sizeof host), "cudagrad");
+  throw_range_error(device_error_op_name(static_cast<DeviceErrorOp>(host.op)), ": index ", host.value,
+                    " is out of range [0, ", host.bound, ") at position ", host.pos, " (detected on the GPU)");
+}
 
 }  // namespace
 
@@ -107,6 +120,7 @@ void copy_d2h(int device, void* dst, const void* src, size_t bytes) {
   cudaStream_t s = stream_of(device);
   CG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s), "copy to cpu");
   CG_CUDA_CHECK(cudaStreamSynchronize(s), "copy to cpu");
+  raise_device_errors(device);
 }
 
 void copy_d2d(int device, void* dst, const void* src, size_t bytes) {
@@ -114,7 +128,32 @@ void copy_d2d(int device, void* dst, const void* src, size_t bytes) {
   CG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_of(device)), "copy on cuda");
 }
 
-void synchronize(int device) { CG_CUDA_CHECK(cudaStreamSynchronize(stream_of(device)), "cudagrad.cuda.synchronize"); }
+void synchronize(int device) {
+  CG_CUDA_CHECK(cudaStreamSynchronize(stream_of(device)), "cudagrad.cuda.synchronize");
+  raise_device_errors(device);
+}
+
+DeviceErrorRecord* device_error_record() {
+  int dev = 0;
+  CG_CUDA_CHECK(cudaGetDevice(&dev), "cudagrad");
+  std::lock_guard<std::mutex> lock(stream_mutex);
+  if (!error_records[dev]) {
+    void* p = nullptr;
+    CG_CUDA_CHECK(cudaMalloc(&p, sizeof(DeviceErrorRecord)), "cudagrad");
+    CG_CUDA_CHECK(cudaMemset(p, 0, sizeof(DeviceErrorRecord)), "cudagrad");
+    error_records[dev] = static_cast<DeviceErrorRecord*>(p);
+  }
+  return error_records[dev];
+}
+
+const char* device_error_op_name(DeviceErrorOp op) {
+  switch (op) {
+    case DeviceErrorOp::Embedding: return "cudagrad.embedding";
+    case DeviceErrorOp::CrossEntropy: return "cudagrad.crossEntropy";
+    case DeviceErrorOp::Gather: return "cudagrad.gather";
+    default: return "cudagrad";
+  }
+}
 
 void check_last_launch(const char* op) { CG_CUDA_CHECK(cudaGetLastError(), op); }
 
