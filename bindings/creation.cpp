@@ -61,8 +61,14 @@ Napi::Value Normal(const Napi::CallbackInfo& info) {
   return Handle::Wrap(info.Env(), dispatch::normal(op, shape, random_state(info, 1, op), mean, stdev, device));
 }
 
+// clone(x): a copy in new storage on the same device.
+Napi::Value Clone(const Napi::CallbackInfo& info) {
+  return Handle::Wrap(info.Env(), dispatch::clone("cudagrad.clone", Handle::Impl(info[0], "cudagrad.clone")));
+}
+
 }  // namespace
 
+CG_EXPORT("clone", Clone);
 CG_EXPORT("fromData", FromData);
 CG_EXPORT("full", Full);
 CG_EXPORT("arange", Arange);

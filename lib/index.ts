@@ -15,6 +15,8 @@ export {
   setSimdLevel,
 } from './runtime';
 export type { DeviceMemory, MemoryInfo, RngState } from './runtime';
+export { backward, detach, enableGrad, isGradEnabled, noGrad } from './autograd';
+export type { BackwardOptions } from './autograd';
 export { keep, tidy } from './scope';
 export { Tensor } from './tensor';
 export type { DType, TypedArray } from './tensor';

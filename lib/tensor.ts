@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 
 import { Device, parseDevice } from './device';
 import { rangeError, shapeStr, typeError } from './errors';
+import type { Node } from './autograd';
 import type { NativeHandle } from './native';
 import { track } from './scope';
 
@@ -23,6 +24,10 @@ export class Tensor {
   requiresGrad: boolean;
   /** The accumulated gradient, once backward has run. */
   grad: Tensor | null = null;
+  /** @internal The autograd node that produced this tensor (null for leaves). */
+  gradNode: Node | null = null;
+  /** @internal Which output of gradNode this tensor is. */
+  gradOutputIndex = 0;
   #handle: NativeHandle | null;
 
   /** @internal Tensors are made by cudagrad.tensor(), zeros(), ... */

@@ -1,6 +1,7 @@
 // Activations: relu, gelu (tanh approximation, as GPT-2), tanh, sigmoid.
 import { Tensor } from '../tensor';
 import { arg, ops, wrap } from './util';
+import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 
 export type Activation = 'relu' | 'gelu' | 'tanh' | 'sigmoid';
@@ -11,7 +12,8 @@ const nat = ops<{
 }>();
 
 function activation(kind: Activation, x: Tensor): Tensor {
-  return wrap(nat.activation(kind, arg(`cudagrad.${kind}`, x, 'x')));
+  const out = wrap(nat.activation(kind, arg(`cudagrad.${kind}`, x, 'x')));
+  return record(kind, out, [x], ([g]) => [g && activationBackward(kind, g, x)]);
 }
 
 export const relu = (x: Tensor): Tensor => activation('relu', x);

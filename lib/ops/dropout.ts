@@ -7,6 +7,7 @@
 // (seed, 0); otherwise the default generator's, advanced by one.
 // p = 0 or training false: a copy; p = 1: zeros (no generator draw in either case).
 import { checkOptions, describe, rangeError, typeError } from '../errors';
+import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, num, ops, wrap } from './util';
@@ -54,7 +55,10 @@ export function dropoutForward(x: Tensor, p = 0.5, opts: DropoutOptions = {}): D
 
 /** Zeroes each element with probability p and scales the rest by 1 / (1 - p). */
 export function dropout(x: Tensor, p = 0.5, opts: DropoutOptions = {}): Tensor {
-  return dropoutForward(x, p, opts).out;
+  const r = dropoutForward(x, p, opts);
+  // Not training: the identity, whose gradient dropoutBackward gives with p = 0.
+  const pb = opts.training === false ? 0 : p;
+  return record('dropout', r.out, [x], ([g]) => [g && dropoutBackward(g, pb, r.seed, r.offset)]);
 }
 
 /** dx = dout * mask / (1 - p), the mask regenerated from the forward's {seed, offset}. */

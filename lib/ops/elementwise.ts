@@ -2,6 +2,7 @@
 // (the second operand may be a number), neg, exp, log, sqrt, clamp; and their
 // gradients (binaryBackward sums each gradient back to its operand's shape).
 import { checkOptions, describe, typeError } from '../errors';
+import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, ops, wrap } from './util';
@@ -37,8 +38,12 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   const fn = `cudagrad.${op}`;
   const ha = arg(fn, a, 'a');
   checkOperand(fn, b, second(op));
-  if (typeof b === 'number') return wrap(nat.binaryScalar(op, ha, b));
-  return wrap(nat.binary(op, ha, arg(fn, b, second(op))));
+  const out = typeof b === 'number' ? wrap(nat.binaryScalar(op, ha, b)) : wrap(nat.binary(op, ha, arg(fn, b, second(op))));
+  return record(op, out, [a, b], ([g]) => {
+    if (!g) return [];
+    const r = binaryBackward(op, g, a, b);
+    return [r.da, r.db];
+  });
 }
 
 /** a + b, broadcast. */
@@ -67,7 +72,9 @@ export function binaryBackward(op: BinaryOp, dout: Tensor, a: Tensor, b: Tensor 
 }
 
 function unary(op: UnaryOp, x: Tensor): Tensor {
-  return wrap(nat.unary(op, arg(`cudagrad.${op}`, x, 'x')));
+  const out = wrap(nat.unary(op, arg(`cudagrad.${op}`, x, 'x')));
+  // exp and sqrt reuse their output in backward.
+  return record(op, out, [x], ([g]) => [g && unaryBackward(op, g, x, op === 'exp' || op === 'sqrt' ? out : undefined)]);
 }
 
 export const neg = (x: Tensor): Tensor => unary('neg', x);
@@ -98,7 +105,8 @@ function bounds(fn: string, opts: unknown): [number | null, number | null] {
 export function clamp(x: Tensor, opts: ClampOptions): Tensor {
   const fn = 'cudagrad.clamp';
   const h = arg(fn, x, 'x');
-  return wrap(nat.clamp(h, ...bounds(fn, opts)));
+  const out = wrap(nat.clamp(h, ...bounds(fn, opts)));
+  return record('clamp', out, [x], ([g]) => [g && clampBackward(g, x, opts)]);
 }
 
 /** dout where min <= x <= max (bounds included, as PyTorch), else 0. */

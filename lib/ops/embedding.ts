@@ -2,6 +2,7 @@
 // Indices outside [0, V) are a RangeError naming the value and its position.
 // embeddingBackward scatter-adds dout rows into a zeroed dweight (V, C),
 // deterministically (no atomics; each element sums its rows in token order).
+import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, int, ops, wrap } from './util';
@@ -15,7 +16,9 @@ const nat = ops<{
 /** Rows of `weight` (V, C) picked by the int32 indices `idx`. */
 export function embedding(idx: Tensor, weight: Tensor): Tensor {
   const fn = 'cudagrad.embedding';
-  return wrap(nat.embedding(arg(fn, idx, 'idx'), arg(fn, weight, 'weight')));
+  const out = wrap(nat.embedding(arg(fn, idx, 'idx'), arg(fn, weight, 'weight')));
+  const V = weight.shape[0];
+  return record('embedding', out, [weight], ([g]) => [g && embeddingBackward(g, idx, V)]);
 }
 
 /** dweight (V, C): the sum of the dout rows (...idx.shape, C) that picked each row. */

@@ -11,3 +11,4 @@ export * from './loss';
 export * from './embedding';
 export * from './dropout';
 export * from './optim';
+export * from './view';

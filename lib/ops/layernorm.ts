@@ -2,6 +2,7 @@
 // weight and bias (C) or null. layerNormForward also returns the saved
 // statistics (mean, rstd: the input's shape without the last dim) that
 // layerNormBackward takes.
+import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, num, ops, wrap } from './util';
@@ -42,9 +43,16 @@ export function layerNormForward(x: Tensor, weight: Tensor | null = null, bias: 
 /** LayerNorm over the last axis of `x` (..., C); weight, bias (C) or null. */
 export function layerNorm(x: Tensor, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
   const { out, mean, rstd } = layerNormForward(x, weight, bias, eps);
-  mean.dispose();
-  rstd.dispose();
-  return out;
+  const recorded = record('layerNorm', out, [x, weight, bias], ([g]) => {
+    if (!g) return [];
+    const r = layerNormBackward(g, x, weight, mean, rstd);
+    return [r.dx, r.dweight, r.dbias];
+  });
+  if (!recorded.gradNode) {
+    mean.dispose();
+    rstd.dispose();
+  }
+  return recorded;
 }
 
 /** Gradients of LayerNorm from dout, the input, weight (or null) and the forward's mean, rstd. */

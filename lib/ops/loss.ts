@@ -6,6 +6,7 @@
 // returns the per-row losses (N), 0 at ignored rows.
 import { full } from '../creation';
 import { checkOptions, describe, typeError } from '../errors';
+import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, int, num, ops, wrap } from './util';
@@ -38,7 +39,8 @@ function parse(fn: string, opts: unknown): { ignoreIndex: number; reduction: Red
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const fn = 'cudagrad.crossEntropy';
   const p = parse(fn, opts);
-  return wrap(nat.crossEntropy(arg(fn, logits, 'logits'), arg(fn, targets, 'targets'), p.ignoreIndex, p.reduction));
+  const out = wrap(nat.crossEntropy(arg(fn, logits, 'logits'), arg(fn, targets, 'targets'), p.ignoreIndex, p.reduction));
+  return record('crossEntropy', out, [logits], ([g]) => [g && crossEntropyBackward(g, logits, targets, opts)]);
 }
 
 /**

@@ -2,6 +2,7 @@
 // over all elements: sum, mean, max, argmax (int32, first maximal index, NaN
 // counts as the maximum), with keepdim; and their gradients.
 import { checkOptions, describe, typeError } from '../errors';
+import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, int, ops, wrap } from './util';
@@ -28,7 +29,8 @@ function args(fn: string, axis: unknown, opts: unknown): [number | null, boolean
 function reduce(op: ReduceOp, x: Tensor, axis?: number | null, opts?: ReduceOptions): Tensor {
   const fn = `cudagrad.${op}`;
   const h = arg(fn, x, 'x');
-  return wrap(nat.reduce(op, h, ...args(fn, axis, opts)));
+  const out = wrap(nat.reduce(op, h, ...args(fn, axis, opts)));
+  return record(op, out, [x], ([g]) => [g && reduceBackward(op, g, x, axis, opts)]);
 }
 
 /** Sum over `axis` (all elements when omitted). */

@@ -2,7 +2,9 @@
 // slice (Python slicing along one axis), concat, split, gather (torch.gather);
 // and their gradients: permute -> inverse permute, slice -> zeros with dout
 // placed back, concat -> split, gather -> scatter-add into zeros.
+import { zeros } from '../creation';
 import { describe, typeError } from '../errors';
+import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, int, ops, wrap } from './util';
@@ -31,14 +33,16 @@ function optInt(fn: string, v: unknown, name: string): number | null {
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   const fn = 'cudagrad.transpose';
   const h = arg(fn, x, 'x');
-  return wrap(nat.transpose(h, int(fn, dim0, 'dim0'), int(fn, dim1, 'dim1')));
+  const out = wrap(nat.transpose(h, int(fn, dim0, 'dim0'), int(fn, dim1, 'dim1')));
+  return record('transpose', out, [x], ([g]) => [g && transpose(g, dim0, dim1)]);
 }
 
 /** x with its dims reordered: output dim k is input dim dims[k] (a contiguous copy). */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const fn = 'cudagrad.permute';
   const h = arg(fn, x, 'x');
-  return wrap(nat.permute(h, ints(fn, dims, 'dims')));
+  const out = wrap(nat.permute(h, ints(fn, dims, 'dims')));
+  return record('permute', out, [x], ([g]) => [g && permuteBackward(g, dims)]);
 }
 
 /** dL/dx of permute(x, dims): dout permuted by the inverse permutation. */
@@ -60,7 +64,9 @@ export function permuteBackward(dout: Tensor, dims: readonly number[]): Tensor {
 export function slice(x: Tensor, axis: number, start: number, end?: number | null): Tensor {
   const fn = 'cudagrad.slice';
   const h = arg(fn, x, 'x');
-  return wrap(nat.slice(h, int(fn, axis, 'axis'), int(fn, start, 'start'), optInt(fn, end, 'end')));
+  const out = wrap(nat.slice(h, int(fn, axis, 'axis'), int(fn, start, 'start'), optInt(fn, end, 'end')));
+  const inShape = x.shape;
+  return record('slice', out, [x], ([g]) => [g && sliceBackward(g, inShape, axis, start, end)]);
 }
 
 /** dL/dx of slice(x, axis, start, end) for x of `inputShape`: zeros with dout in the slice. */
@@ -75,14 +81,18 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   const fn = 'cudagrad.concat';
   if (!Array.isArray(tensors)) throw typeError(fn, `tensors must be an array of Tensors, got ${describe(tensors)}`);
   const hs = tensors.map((t, i) => arg(fn, t, `tensors[${i}]`));
-  return wrap(nat.concat(hs, int(fn, axis, 'axis')));
+  const out = wrap(nat.concat(hs, int(fn, axis, 'axis')));
+  const ax = axis < 0 ? axis + out.ndim : axis;
+  return record('concat', out, tensors, ([g]) => (g ? concatBackward(g, tensors.map((t) => t.shape[ax]), ax) : []));
 }
 
 /** Pieces of x along `axis` of the given sizes (which must add up to the axis size). */
 export function split(x: Tensor, sizes: readonly number[], axis = 0): Tensor[] {
   const fn = 'cudagrad.split';
   const h = arg(fn, x, 'x');
-  return nat.split(h, ints(fn, sizes, 'sizes'), int(fn, axis, 'axis')).map(wrap);
+  const outs = nat.split(h, ints(fn, sizes, 'sizes'), int(fn, axis, 'axis')).map(wrap);
+  // Pieces that got no gradient contribute zeros.
+  return record('split', outs, [x], (gs) => [concat(gs.map((g, i) => g ?? zeros(outs[i].shape, { device: x.device })), axis)]);
 }
 
 /** dL/d(inputs) of concat(inputs, axis): dout split into pieces of the inputs' sizes along axis. */
@@ -94,7 +104,9 @@ export function concatBackward(dout: Tensor, sizes: readonly number[], axis = 0)
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const fn = 'cudagrad.gather';
   const h = arg(fn, x, 'x');
-  return wrap(nat.gather(h, int(fn, axis, 'axis'), arg(fn, index, 'index')));
+  const out = wrap(nat.gather(h, int(fn, axis, 'axis'), arg(fn, index, 'index')));
+  const inShape = x.shape;
+  return record('gather', out, [x], ([g]) => [g && gatherBackward(g, index, axis, inShape)]);
 }
 
 /** dL/dx of gather(x, axis, index) for x of `inputShape`: dout scatter-added into zeros. */

@@ -5,6 +5,7 @@
 // masked row (Tq > Tk) gives zeros for both. Backward functions take the
 // forward's output: softmaxBackward(dout, out), logSoftmaxBackward(dout, out).
 import { checkOptions, describe, typeError } from '../errors';
+import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, int, ops, wrap } from './util';
@@ -35,14 +36,16 @@ function parse(fn: string, axis: unknown, opts: unknown): { axis: number; causal
 export function softmax(x: Tensor, axis?: number | SoftmaxOptions, opts?: SoftmaxOptions): Tensor {
   const fn = 'cudagrad.softmax';
   const p = parse(fn, axis, opts);
-  return wrap(nat.softmax(arg(fn, x, 'x'), p.axis, p.causal, false));
+  const out = wrap(nat.softmax(arg(fn, x, 'x'), p.axis, p.causal, false));
+  return record('softmax', out, [x], ([g]) => [g && softmaxBackward(g, out, p.axis, { causal: p.causal })]);
 }
 
 /** x - log(sum(exp(x))) over `axis` (default -1). */
 export function logSoftmax(x: Tensor, axis?: number | SoftmaxOptions, opts?: SoftmaxOptions): Tensor {
   const fn = 'cudagrad.logSoftmax';
   const p = parse(fn, axis, opts);
-  return wrap(nat.softmax(arg(fn, x, 'x'), p.axis, p.causal, true));
+  const out = wrap(nat.softmax(arg(fn, x, 'x'), p.axis, p.causal, true));
+  return record('logSoftmax', out, [x], ([g]) => [g && logSoftmaxBackward(g, out, p.axis, { causal: p.causal })]);
 }
 
 /** dx = out * (dout - sum(dout * out)) over `axis`, from the softmax output `out`. */
