@@ -1,0 +1,50 @@
+// Shared by the CPU attention forward (attention.cpp) and backward
+// (attention_backward.cpp): tile sizes, the argument blocks handed to the
+// per-ISA bodies, and the key-padding mask turned into one additive row per
+// batch (padded to whole key tiles with -inf).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace cg::cpu::attn {
+
+// Queries x keys per score tile. Multiples of every vector width (16).
+constexpr int64_t kBq = 64;
+constexpr int64_t kBk = 64;
+
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+struct FwdArgs {
+  float* out;         // (B, H, Tq, D)
+  float* lse;         // (B, H, Tq)
+  const float* q;     // (B, H, Tq, D)
+  const float* k;     // (B, H, Tk, D)
+  const float* v;     // (B, H, Tk, D)
+  const float* madd;  // (B, Tkp): mask as additive values, -inf past Tk
+  int64_t H, Tq, Tk, D, Tkp;
+  bool causal;
+  float scale;
+};
+
+struct BwdArgs {
+  float* dq;          // (B, H, Tq, D)
+  float* dk;          // (B, H, Tk, D)
+  float* dv;          // (B, H, Tk, D)
+  const float* dout;  // (B, H, Tq, D)
+  const float* q;
+  const float* k;
+  const float* v;
+  const float* out;   // forward output (B, H, Tq, D)
+  const float* lse;   // forward log-sum-exp (B, H, Tq)
+  const float* madd;  // (B, Tkp)
+  int64_t H, Tq, Tk, D, Tkp;
+  bool causal;
+  float scale;
+};
+
+// (B, Tkp) additive rows: the float mask as is, the int32 mask as 0 / -inf,
+// zeros without a mask; -inf for the padding keys Tk <= j < Tkp.
+std::vector<float> additive_mask(const float* mask, const int32_t* mask_bool, int64_t B, int64_t Tk, int64_t Tkp);
+
+}  // namespace cg::cpu::attn
