@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -32,6 +33,15 @@ std::vector<float> additive_mask(const float* mask, const int32_t* mask_bool, in
   return madd;
 }
 
+Scratch::Scratch(size_t n) {
+  thread_local std::vector<float> cache;
+  n += 16;  // room to align to 64 bytes
+  std::vector<float>& buf = n <= kKeepFloats ? cache : own_;
+  if (buf.size() < n) buf.resize(n);
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(buf.data());
+  p_ = reinterpret_cast<float*>((addr + 63) & ~uintptr_t(63));
+}
+
 }  // namespace attn
 
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, const float* mask,
@@ -42,9 +52,9 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   const int64_t tasks = B * H * ((Tq + attn::kBq - 1) / attn::kBq);
   auto fn = CG_SIMD_PICK(attention_forward_tasks);
   auto scratch_floats = CG_SIMD_PICK(attention_forward_scratch);
-  const int64_t n_scratch = scratch_floats(D);
+  const int64_t n_scratch = scratch_floats(Tk, D, Tkp);
   parallel_for(tasks, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<float> scratch(static_cast<size_t>(n_scratch));
+    attn::Scratch scratch(static_cast<size_t>(n_scratch));
     fn(a, lo, hi, scratch.data());
   });
 }

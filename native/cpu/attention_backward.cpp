@@ -27,7 +27,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   auto scratch_floats = CG_SIMD_PICK(attention_backward_scratch);
   const int64_t n_scratch = scratch_floats(Tq, Tk, D, Tkp);
   parallel_for(B * H, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<float> scratch(static_cast<size_t>(n_scratch));
+    attn::Scratch scratch(static_cast<size_t>(n_scratch));
     fn(a, lo, hi, scratch.data());
   });
 }

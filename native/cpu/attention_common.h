@@ -43,6 +43,20 @@ struct BwdArgs {
   float scale;
 };
 
+// Per-thread scratch of n floats, 64-byte aligned, reused across calls while n <= kKeepFloats
+// (repeated calls then neither allocate nor page-fault), a fresh allocation
+// above that (freed with the Scratch). One live Scratch per thread at a time.
+class Scratch {
+ public:
+  static constexpr size_t kKeepFloats = size_t(1) << 21;  // 8 MiB
+  explicit Scratch(size_t n);
+  float* data() const { return p_; }
+
+ private:
+  std::vector<float> own_;
+  float* p_;
+};
+
 // (B, Tkp) additive rows: the float mask as is, the int32 mask as 0 / -inf,
 // zeros without a mask; -inf for the padding keys Tk <= j < Tkp.
 std::vector<float> additive_mask(const float* mask, const int32_t* mask_bool, int64_t B, int64_t Tk, int64_t Tkp);
