@@ -13,7 +13,19 @@ namespace cg::cpu::attn {
 constexpr int64_t kBq = 64;
 constexpr int64_t kBk = 64;
 
+// Causal tiles (cut by the diagonal) are computed by groups of kRg query rows
+// and kRg keys, skipping the fully masked parts. A multiple of every W.
+constexpr int64_t kRg = 16;
+
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Columns of a diagonal tile a row group computes: the `lim` keys its last
+// row may see, rounded up to kRg, within [0, nkv].
+inline int64_t causal_extent(int64_t lim, int64_t nkv) {
+  if (lim <= 0) return 0;
+  lim = round_up(lim, kRg);
+  return lim < nkv ? lim : nkv;
+}
 
 struct FwdArgs {
   float* out;         // (B, H, Tq, D)
