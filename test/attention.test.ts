@@ -226,6 +226,58 @@ t.test('rows with no key: zeros, lse = +inf, zero gradients, never NaN', async (
   t.ok(cg.attention(q, k, v, { mask: fm }).toArray().every((x) => x === 0), 'float mask -inf: zeros');
 });
 
+t.test('NaN inputs give NaN where the unfused composition does; excluded keys never leak', async (t) => {
+  await forEachSimd(t, (t) => {
+    // NaN in query row 0: that row (and its lse) is NaN, the others are finite.
+    const c: Case = { B: 1, H: 1, Tq: 5, Tk: 70, D: 16, causal: false, mask: 'none' };
+    const x = inputs(c, 3);
+    const qv = Float64Array.from(x.q);
+    qv[3] = NaN;
+    const r = attentionForward(f32(qv, [1, 1, 5, 16]), f32(x.k, [1, 1, 70, 16]), f32(x.v, [1, 1, 70, 16]));
+    const o = r.out.toArray();
+    t.ok(o.slice(0, 16).every(Number.isNaN) && Number.isNaN(r.lse.toArray()[0]), 'row 0 NaN');
+    t.ok(o.slice(16).every(Number.isFinite), 'rows 1.. finite');
+    // NaN in key 0's k: every causal row sees key 0, so everything is NaN.
+    const kv = Float64Array.from(x.k);
+    kv[0] = NaN;
+    t.ok(cg.attention(f32(x.q, [1, 1, 5, 16]), f32(kv, [1, 1, 70, 16]), f32(x.v, [1, 1, 70, 16]), { causal: true }).toArray().every(Number.isNaN), 'NaN key seen by all');
+    // NaN and Infinity in the k and v rows of keys a mask excludes (padding slots): no effect at all.
+    const k2 = Float64Array.from(x.k);
+    const v2 = Float64Array.from(x.v);
+    const excluded = [0, 5, 63, 64, 69];
+    const m = new Int32Array(70).fill(1);
+    const fm = new Float32Array(70);
+    for (const j of excluded) {
+      m[j] = 0;
+      fm[j] = -Infinity;
+      for (let d = 0; d < 16; d++) {
+        k2[j * 16 + d] = d % 2 ? NaN : Infinity;
+        v2[j * 16 + d] = d % 2 ? -Infinity : NaN;
+      }
+    }
+    const q = f32(x.q, [1, 1, 5, 16]);
+    const dout = f32(x.dout, [1, 1, 5, 16]);
+    const clean = { q: x.q, k: Float64Array.from(x.k), v: Float64Array.from(x.v) };
+    for (const j of excluded) for (let d = 0; d < 16; d++) clean.k[j * 16 + d] = clean.v[j * 16 + d] = 0;
+    for (const mask of [cg.tensor(m, { shape: [1, 70] }), cg.tensor(fm, { shape: [1, 70] })]) {
+      for (const causal of [false, true]) {
+        const opts = { causal, mask };
+        const [k, v] = [f32(k2, [1, 1, 70, 16]), f32(v2, [1, 1, 70, 16])];
+        const { out, lse } = attentionForward(q, k, v, opts);
+        const g = attentionBackward(dout, q, k, v, out, lse, opts);
+        const [kc, vc] = [f32(clean.k, [1, 1, 70, 16]), f32(clean.v, [1, 1, 70, 16])];
+        const w = attentionForward(q, kc, vc, opts);
+        const gw = attentionBackward(dout, q, kc, vc, w.out, w.lse, opts);
+        const tag = `${mask.dtype} mask${causal ? ' causal' : ''}`;
+        assertClose(t, out.toArray(), w.out.toArray(), 0, 0, `out ignores excluded NaN/inf keys, ${tag}`);
+        assertClose(t, g.dq.toArray(), gw.dq.toArray(), 0, 0, `dq, ${tag}`);
+        assertClose(t, g.dv.toArray(), gw.dv.toArray(), 0, 0, `dv, ${tag}`);
+        t.ok(g.dk.toArray().every(Number.isFinite), `dk finite, ${tag}`);
+      }
+    }
+  });
+});
+
 t.test('causal is bottom-right aligned; empty sizes', async (t) => {
   // One query against 5 keys (KV-cache decoding): it sees every key, as without causality.
   const q = cg.randn([1, 2, 1, 8], { seed: 4 });

@@ -9,7 +9,9 @@
 //           negative, -Infinity excludes a key); int32 is boolean (nonzero =
 //           attend, 0 = excluded).
 // A query row whose keys are all excluded (mask, causality or Tk = 0) gets
-// zeros in out, lse = +Infinity, and zero gradients: never NaN.
+// zeros in out, lse = +Infinity, and zero gradients: never NaN. Keys the mask
+// excludes are ignored even if their k, v rows hold NaN (unwritten cache
+// slots); other NaN inputs give NaN as the unfused composition does.
 import { checkOptions, describe, typeError } from '../errors';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';

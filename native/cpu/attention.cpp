@@ -48,11 +48,11 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
                        const int32_t* mask_bool, int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t D, bool causal) {
   const int64_t Tkp = attn::round_up(Tk, attn::kBk);
   std::vector<float> madd = attn::additive_mask(mask, mask_bool, B, Tk, Tkp);
-  attn::FwdArgs a{out, lse, q, k, v, madd.data(), H, Tq, Tk, D, Tkp, causal, static_cast<float>(1.0 / std::sqrt(double(D)))};
+  attn::FwdArgs a{out, lse, q, k, v, madd.data(), H, Tq, Tk, D, Tkp, mask || mask_bool, causal, static_cast<float>(1.0 / std::sqrt(double(D)))};
   const int64_t tasks = B * H * ((Tq + attn::kBq - 1) / attn::kBq);
   auto fn = CG_SIMD_PICK(attention_forward_tasks);
   auto scratch_floats = CG_SIMD_PICK(attention_forward_scratch);
-  const int64_t n_scratch = scratch_floats(Tk, D, Tkp);
+  const int64_t n_scratch = scratch_floats(Tk, D, Tkp, a.masked);
   parallel_for(tasks, 1, [&](int64_t lo, int64_t hi) {
     attn::Scratch scratch(static_cast<size_t>(n_scratch));
     fn(a, lo, hi, scratch.data());

@@ -21,11 +21,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         bool causal) {
   const int64_t Tkp = attn::round_up(Tk, attn::kBk);
   std::vector<float> madd = attn::additive_mask(mask, mask_bool, B, Tk, Tkp);
-  attn::BwdArgs a{dq, dk, dv, dout, q, k, v, out, lse, madd.data(), H, Tq, Tk, D, Tkp, causal,
+  attn::BwdArgs a{dq, dk, dv, dout, q, k, v, out, lse, madd.data(), H, Tq, Tk, D, Tkp, mask || mask_bool, causal,
                   static_cast<float>(1.0 / std::sqrt(double(D)))};
   auto fn = CG_SIMD_PICK(attention_backward_tasks);
   auto scratch_floats = CG_SIMD_PICK(attention_backward_scratch);
-  const int64_t n_scratch = scratch_floats(Tq, Tk, D, Tkp);
+  const int64_t n_scratch = scratch_floats(Tq, Tk, D, Tkp, a.masked);
   parallel_for(B * H, 1, [&](int64_t lo, int64_t hi) {
     attn::Scratch scratch(static_cast<size_t>(n_scratch));
     fn(a, lo, hi, scratch.data());

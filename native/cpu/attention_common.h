@@ -35,6 +35,7 @@ struct FwdArgs {
   const float* v;     // (B, H, Tk, D)
   const float* madd;  // (B, Tkp): mask as additive values, -inf past Tk
   int64_t H, Tq, Tk, D, Tkp;
+  bool masked;        // a key-padding mask was given: excluded keys' K, V rows are read as zeros
   bool causal;
   float scale;
 };
@@ -51,6 +52,7 @@ struct BwdArgs {
   const float* lse;   // forward log-sum-exp (B, H, Tq)
   const float* madd;  // (B, Tkp)
   int64_t H, Tq, Tk, D, Tkp;
+  bool masked;
   bool causal;
   float scale;
 };

@@ -8,7 +8,10 @@
 // causal: bottom-right aligned (as FlashAttention 2): query i may attend key j
 //   iff j <= i + (Tk - Tq); for Tq == Tk the usual lower triangle.
 // A query row whose keys are all excluded (by the mask and/or causality, or
-// Tk == 0) gets out = 0, lse = +inf, and zero gradients.
+// Tk == 0) gets out = 0, lse = +inf, and zero gradients. Keys the mask
+// excludes are never read (their k, v rows may hold NaN or garbage, as
+// unwritten KV-cache slots); other NaN inputs give NaN where the unfused
+// softmax(q k^T * scale + mask) v does.
 //   forward:  out, lse = log(sum_j exp(S_ij)) per row (+inf for such rows)
 //   backward: dq, dk, dv from dout (B, H, Tq, D) and the forward's out and lse
 //             (activation gradients: =, every element written).
