@@ -182,6 +182,26 @@ t.test('tile boundaries: sizes around the 64 x 64 tiles', async (t) => {
   t.ok(worst <= 1e-6, `single queries match their rows (max diff ${worst})`);
 });
 
+t.test('thread count does not matter (few heads: keys split over threads)', async (t) => {
+  const saved = cg.getNumThreads();
+  try {
+    for (const c of [
+      { B: 1, H: 1, Tq: 200, Tk: 300, D: 64, causal: true, mask: 'int' },
+      { B: 1, H: 2, Tq: 97, Tk: 129, D: 7, causal: false, mask: 'float' },
+    ] as Case[]) {
+      const x = inputs(c, 11);
+      const want = reference(c, x.q, x.k, x.v, x.mask, x.dout);
+      for (const n of [1, 3, 8]) {
+        cg.setNumThreads(n);
+        t.equal(cg.getNumThreads(), n, `${n} threads`);
+        checkCase(t, c, 11, want);
+      }
+    }
+  } finally {
+    cg.setNumThreads(saved);
+  }
+});
+
 t.test('backward agrees with central finite differences', async (t) => {
   const tiny: Case[] = [
     { B: 1, H: 2, Tq: 3, Tk: 4, D: 3, causal: false, mask: 'none' },

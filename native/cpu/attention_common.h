@@ -55,6 +55,12 @@ struct BwdArgs {
   bool masked;
   bool causal;
   float scale;
+  // splits > 1 (fewer heads than threads): task bh * splits + s takes key
+  // tiles s, s + splits, ... and writes its share of dq to
+  // dq_part + task * Tq * ld_part (rows of ld_part = round_up(D, 16) floats).
+  int64_t splits;
+  float* dq_part;
+  int64_t ld_part;
 };
 
 // Per-thread scratch of n floats, 64-byte aligned, reused across calls while n <= kKeepFloats
