@@ -13,6 +13,7 @@
 // excludes are ignored even if their k, v rows hold NaN (unwritten cache
 // slots); other NaN inputs give NaN as the unfused composition does.
 import { checkOptions, describe, typeError } from '../errors';
+import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, ops, wrap } from './util';
@@ -56,8 +57,13 @@ export function attentionForward(q: Tensor, k: Tensor, v: Tensor, opts: Attentio
 /** softmax(q k^T / sqrt(D) + mask) v, shape (B, H, Tq, D). */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const { out, lse } = attentionForward(q, k, v, opts);
-  lse.dispose();
-  return out;
+  const recorded = record('attention', out, [q, k, v], ([g]) => {
+    if (!g) return [];
+    const r = attentionBackward(g, q, k, v, out, lse, opts);
+    return [r.dq, r.dk, r.dv];
+  });
+  if (!recorded.gradNode) lse.dispose();
+  return recorded;
 }
 
 /**
