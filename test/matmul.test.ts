@@ -129,13 +129,16 @@ t.test('gemm: odd sizes, all transposes, alpha/beta, at every SIMD level', async
 });
 
 t.test('gemm: sizes straddling the tiles (MR, NR, KC, MC, NC), padded leading dims', async (t) => {
-  // Tiles: AVX-512 14x32, KC 256, MC 336, NC 2048; AVX2 6x16, KC 256, MC 288; scalar 4x4, KC 128, MC 128, NC 1024.
+  // Tiles (native/cpu/gemm.inc): AVX-512 14x32, KC 1024, MC 112, NC 1024; AVX2 6x16, KC 512,
+  // MC 144, NC 1024; scalar 4x4, KC 256, MC 128, NC 1024. K blocks are balanced (K = 1100: 2 x 552).
   const shapes = [
     [13, 31, 255],
     [14, 32, 256],
-    [15, 33, 257],
-    [29, 65, 513],
-    [337, 49, 300],
+    [15, 33, 513],
+    [29, 65, 1025],
+    [27, 47, 1100],
+    [113, 49, 300],
+    [145, 17, 40],
     [6, 2083, 20],
     [700, 17, 9],
   ];
