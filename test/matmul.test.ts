@@ -131,6 +131,7 @@ t.test('gemm: odd sizes, all transposes, alpha/beta, at every SIMD level', async
 t.test('gemm: sizes straddling the tiles (MR, NR, KC, MC, NC), padded leading dims', async (t) => {
   // Tiles (native/cpu/gemm.inc): AVX-512 14x32, KC 1024, MC 112, NC 1024; AVX2 6x16, KC 512,
   // MC 144, NC 1024; scalar 4x4, KC 256, MC 128, NC 1024. K blocks are balanced (K = 1100: 2 x 552).
+  // M or N = 1 takes the GEMV path.
   const shapes = [
     [13, 31, 255],
     [14, 32, 256],
@@ -141,6 +142,11 @@ t.test('gemm: sizes straddling the tiles (MR, NR, KC, MC, NC), padded leading di
     [145, 17, 40],
     [6, 2083, 20],
     [700, 17, 9],
+    // GEMV (M or N = 1), chunked by 4096 along the outputs and along K.
+    [1, 4500, 300],
+    [1, 5, 4500],
+    [4500, 1, 50],
+    [3, 1, 4500],
   ];
   const cases = shapes.map(([M, N, K]) => makeCase(M, N, K));
   await forEachSimd(t, (t) => {
