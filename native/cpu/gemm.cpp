@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "../runtime/error.h"
 #include "../runtime/thread_pool.h"
@@ -105,7 +106,7 @@ struct SharedJob {
   std::atomic<int>* flags;  // per (K block, unit): 0 free, 1 being packed, 2 packed
   PackFn pack;
   std::atomic<int64_t> next{0};
-  int64_t rows, tasks;
+  int64_t tasks;
 };
 
 // Packs the free units of K block q, then waits for the ones other threads are packing.
@@ -135,23 +136,29 @@ void run_shared(const GemmProblem& p, int64_t b, const GemmTiling& t, int thread
   const int64_t kb = (p.K + t.kc - 1) / t.kc;
   j.kstep = ((p.K + kb - 1) / kb + 7) / 8 * 8;  // equal K blocks: a short one would waste a C pass
   const int64_t n_blocks = (p.K + j.kstep - 1) / j.kstep;
-  j.unit = 4 * t.nr;
+  j.unit = 2 * t.nr;  // small: a thread that arrives late still gets a share of the packing
   j.n_units = (p.N + j.unit - 1) / j.unit;
   std::unique_ptr<std::atomic<int>[]> flags(new std::atomic<int>[n_blocks * j.n_units]);
   for (int64_t i = 0; i < n_blocks * j.n_units; ++i) flags[i].store(0, std::memory_order_relaxed);
   j.flags = flags.get();
   j.pack = CG_SIMD_PICK(gemm_pack_b_block);
-  // ~16 blocks per thread (a late thread costs little), 2..MC/MR micro-rows each
-  int64_t rows = (p.M + 16 * threads - 1) / (16 * threads);
-  rows = (rows + t.mr - 1) / t.mr * t.mr;
-  rows = rows < 2 * t.mr ? 2 * t.mr : rows > t.mc ? t.mc : rows;
-  j.rows = rows;
-  j.tasks = (p.M + rows - 1) / rows;
+  // Guided row blocks: each takes 1 / (2 threads) of the rows left (at most MC, at least MR),
+  // so the first blocks are big (packed B reused across many micro-rows) and the last ones
+  // small (threads finish together; a thread the OS delays costs one small block).
+  std::vector<int64_t> starts;
+  for (int64_t m = 0; m < p.M;) {
+    starts.push_back(m);
+    int64_t rows = threads > 1 ? (p.M - m + 2 * threads - 1) / (2 * threads) : t.mc;
+    rows = (rows + t.mr - 1) / t.mr * t.mr;
+    m += rows < t.mr ? t.mr : rows > t.mc ? t.mc : rows;
+  }
+  starts.push_back(p.M);
+  j.tasks = static_cast<int64_t>(starts.size()) - 1;
   const RowsFn fn = CG_SIMD_PICK(gemm_rows);
   auto work = [&](int64_t, int64_t) {
     float* pa = scratch(static_cast<size_t>(t.mc) * t.kc);
     for (int64_t task; (task = j.next.fetch_add(1)) < j.tasks;) {
-      const int64_t m0 = task * j.rows, m1 = m0 + j.rows < p.M ? m0 + j.rows : p.M;
+      const int64_t m0 = starts[task], m1 = starts[task + 1] < p.M ? starts[task + 1] : p.M;
       fn(p, b, m0, m1, j.bt, j.n_pad, j.kstep, pa, ready_block, &j);
     }
   };
