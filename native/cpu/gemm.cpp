@@ -5,10 +5,11 @@
 // threads: C is cut into row blocks taken dynamically from an atomic counter
 // (a thread the OS delays costs one block, not half the product), and each
 // K block of op(B) is packed once, by whichever threads get there first, in
-// units claimed with a compare-exchange; a thread that needs a unit another
-// is still packing waits for it (that packer waits on nothing, so this never
-// deadlocks, even when one thread runs every chunk). Each thread packs the A
-// rows of its own blocks, so nothing is packed twice.
+// units claimed with a compare-exchange. A thread first computes against the
+// units that are packed (or that it packs itself) and waits only at the end
+// for units another thread is still packing; that packer waits on nothing, so
+// this never deadlocks, even when one thread runs every chunk. Each thread
+// packs the A rows of its own blocks, so nothing is packed twice.
 // Batches of many items give each thread whole items; M == 1 / N == 1
 // (GEMV), K == 0 and small products use static splits of the output.
 #include "../ops/gemm.h"
@@ -94,8 +95,8 @@ SharedPack& shared_pack() {
 }
 
 using PackFn = void (*)(const GemmProblem&, int64_t, int64_t, int, int64_t, int, float*, int64_t);
-using RowsFn = void (*)(const GemmProblem&, int64_t, int64_t, int64_t, const float*, int64_t, int64_t, float*,
-                        void (*)(void*, int64_t), void*);
+using RowsFn = void (*)(const GemmProblem&, int64_t, int64_t, int64_t, const float*, int64_t, int64_t, int64_t, float*,
+                        unsigned char*, bool (*)(void*, int64_t, int64_t, bool), void*);
 
 // One batch item computed by row-block tasks over a shared packed op(B).
 struct SharedJob {
@@ -109,22 +110,23 @@ struct SharedJob {
   int64_t tasks;
 };
 
-// Packs the free units of K block q, then waits for the ones other threads are packing.
-void ready_block(void* ctx, int64_t q) {
+// Whether unit u of K block q is packed; packs it when nobody has claimed it. With `wait`,
+// returns once the thread packing it has finished (that thread waits on nothing).
+bool ready_unit(void* ctx, int64_t q, int64_t u, bool wait) {
   SharedJob& j = *static_cast<SharedJob*>(ctx);
-  std::atomic<int>* f = j.flags + q * j.n_units;
-  const int64_t pc = q * j.kstep;
-  const int kc = static_cast<int>(j.p->K - pc < j.kstep ? j.p->K - pc : j.kstep);
-  for (int64_t u = 0; u < j.n_units; ++u) {
-    int free = 0;
-    if (f[u].load(std::memory_order_acquire) == 0 && f[u].compare_exchange_strong(free, 1, std::memory_order_acq_rel)) {
-      const int64_t j0 = u * j.unit;
-      j.pack(*j.p, j.b, pc, kc, j0, static_cast<int>(j.p->N - j0 < j.unit ? j.p->N - j0 : j.unit), j.bt, j.n_pad);
-      f[u].store(2, std::memory_order_release);
-    }
+  std::atomic<int>& f = j.flags[q * j.n_units + u];
+  int state = f.load(std::memory_order_acquire);
+  if (state == 0 && f.compare_exchange_strong(state, 1, std::memory_order_acq_rel)) {
+    const int64_t pc = q * j.kstep, j0 = u * j.unit;
+    const int kc = static_cast<int>(j.p->K - pc < j.kstep ? j.p->K - pc : j.kstep);
+    j.pack(*j.p, j.b, pc, kc, j0, static_cast<int>(j.p->N - j0 < j.unit ? j.p->N - j0 : j.unit), j.bt, j.n_pad);
+    f.store(2, std::memory_order_release);
+    return true;
   }
-  for (int64_t u = 0; u < j.n_units; ++u)
-    while (f[u].load(std::memory_order_acquire) != 2) std::this_thread::yield();
+  if (state == 2) return true;
+  if (!wait) return false;
+  while (f.load(std::memory_order_acquire) != 2) std::this_thread::yield();
+  return true;
 }
 
 void run_shared(const GemmProblem& p, int64_t b, const GemmTiling& t, int threads, float* bt) {
@@ -157,9 +159,10 @@ void run_shared(const GemmProblem& p, int64_t b, const GemmTiling& t, int thread
   const RowsFn fn = CG_SIMD_PICK(gemm_rows);
   auto work = [&](int64_t, int64_t) {
     float* pa = scratch(static_cast<size_t>(t.mc) * t.kc);
+    std::vector<unsigned char> done(static_cast<size_t>(j.n_units));
     for (int64_t task; (task = j.next.fetch_add(1)) < j.tasks;) {
       const int64_t m0 = starts[task], m1 = starts[task + 1] < p.M ? starts[task + 1] : p.M;
-      fn(p, b, m0, m1, j.bt, j.n_pad, j.kstep, pa, ready_block, &j);
+      fn(p, b, m0, m1, j.bt, j.n_pad, j.kstep, j.unit, pa, done.data(), ready_unit, &j);
     }
   };
   if (threads > 1) parallel_for(threads, 1, work);
