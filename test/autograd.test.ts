@@ -63,6 +63,8 @@ t.test('composite expressions match finite differences', async (t) => {
   checkGrads(t, 'crossEntropy', (x) => cg.crossEntropy(x, cg.tensor([2, 0, 1], { dtype: 'int32' })), [[3, 4]], 9);
   checkGrads(t, 'embedding', (w) => cg.embedding(cg.tensor([[1, 0], [1, 1]], { dtype: 'int32' }), w).pow(2).sum(), [[3, 2]], 10);
   checkGrads(t, 'attention (causal) and the unfused composition agree in gradient', (q, k, v) => cg.attention(q, k, v, { causal: true }).mul(q).sum(), [[1, 2, 3, 4], [1, 2, 5, 4], [1, 2, 5, 4]], 12);
+  checkGrads(t, 'matmul with broadcast batches', (a, b) => cg.matmul(a, b).pow(2).sum(), [[2, 1, 3, 4], [3, 4, 2]], 13);
+  checkGrads(t, 'linear with bias and fused gelu', (x, w, b) => cg.linear(x, w, b, { activation: 'gelu' }).sum(), [[3, 5], [4, 5], [4]], 14);
   checkGrads(t, 'gelu, exp, neg, to, clone', (x) => x.gelu().neg().exp().to('cpu').clone().sum(), [[6]], 11);
 });
 

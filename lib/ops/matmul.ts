@@ -2,9 +2,10 @@
 // linear (x @ weight^T + bias with the bias and activation fused into the
 // GEMM epilogue), their backward functions, and raw BLAS-style gemm.
 import { checkOptions, describe, typeError } from '../errors';
+import { isGradEnabled, record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
-import type { Activation } from './activation';
+import { gelu, relu, sigmoid, tanh, type Activation } from './activation';
 import { arg, int, num, ops, wrap } from './util';
 
 const nat = ops<{
@@ -23,7 +24,12 @@ const nat = ops<{
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   const fn = 'cudagrad.matmul';
-  return wrap(nat.matmul(arg(fn, a, 'a'), arg(fn, b, 'b')));
+  const out = wrap(nat.matmul(arg(fn, a, 'a'), arg(fn, b, 'b')));
+  return record('matmul', out, [a, b], ([g]) => {
+    if (!g) return [];
+    const r = matmulBackward(g, a, b);
+    return [r.da, r.db];
+  });
 }
 
 /** Gradients of `matmul(a, b)` given dL/dout: each summed over the batch dims it was broadcast along. */
@@ -48,7 +54,20 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Li
   const act = o.activation ?? null;
   if (act !== null && typeof act !== 'string') throw typeError(fn, `activation must be a string, got ${describe(act)}`);
   const hb = bias === undefined || bias === null ? null : arg(fn, bias, 'bias');
-  return wrap(nat.linear(arg(fn, x, 'x'), arg(fn, weight, 'weight'), hb, act));
+  const needsGrad = isGradEnabled() && [x, weight, bias].some((t) => t instanceof Tensor && t.requiresGrad);
+  if (needsGrad && act !== null) {
+    // Under autograd the activation's backward needs the pre-activation: record the two steps.
+    const pre = linear(x, weight, bias);
+    const apply = { relu, gelu, tanh, sigmoid }[act as Activation];
+    if (!apply) throw typeError(fn, `unknown activation '${act}' (expected relu, gelu, tanh or sigmoid)`);
+    return apply(pre);
+  }
+  const out = wrap(nat.linear(arg(fn, x, 'x'), arg(fn, weight, 'weight'), hb, act));
+  return record('linear', out, [x, weight, bias], ([g]) => {
+    if (!g) return [];
+    const r = linearBackward(g, x, weight, hb !== null);
+    return [r.dx, r.dweight, r.dbias];
+  });
 }
 
 /**
