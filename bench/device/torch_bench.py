@@ -54,8 +54,9 @@ def make(op, shape, small=False):
         return lambda: torch._softmax_backward_data(x, y, -1, torch.float32)
     if op == "layernorm_bwd":
         w = torch.ones(shape[-1], device="cuda")
-        _, mean, rstd = torch.ops.aten.native_layer_norm(x, [shape[-1]], w, None, 1e-5)
-        return lambda: torch.ops.aten.native_layer_norm_backward(x, x, [shape[-1]], mean, rstd, w, None, [True, True, True])
+        b = torch.zeros(shape[-1], device="cuda")
+        _, mean, rstd = torch.ops.aten.native_layer_norm(x, [shape[-1]], w, b, 1e-5)
+        return lambda: torch.ops.aten.native_layer_norm_backward(x, x, [shape[-1]], mean, rstd, w, b, [True, True, True])
     if op == "adamw_step":
         p = torch.nn.Parameter(x)
         p.grad = torch.randn_like(x) * 1e-2
