@@ -1,11 +1,13 @@
 // CUDA reductions (ops/reduce.h): sum, mean, max, argmax over the middle axis
 // of (outer, len, inner), and their backward. Deterministic: no float atomics;
 // every split depends on the shape only, so a result is the same on every run.
-//   inner == 1 (rows): a warp per row when len <= kWarpRow, else blocks of 256
-//     threads over segments of kRowChunk elements of a row; float4 loads from the
-//     first 16-byte boundary of the segment, warp shuffles then shared memory.
+//   inner == 1 (rows): len <= kWarpRow: a group of 1..32 lanes of a warp per row
+//     (about 16 elements per lane), else blocks of 256 threads over segments of
+//     kRowChunk elements of a row; float4 loads from the first 16-byte boundary
+//     of the segment, warp shuffles then shared memory.
 //   inner > 1 (columns): a block covers cw column units (4 columns each when
-//     inner % 4 == 0: float4) x 256 / cw row lanes, reads coalesced along the
+//     inner % 4 == 0: float4) x 256 / cw row lanes (cw >= 32 unless inner is
+//     narrower, wider when there are few rows), reads coalesced along the
 //     columns, each thread down kRowsPerThread rows of a chunk, lanes combined
 //     through shared memory.
 // When a row (or column) needs more than one segment the partials (outer,
@@ -31,7 +33,7 @@ namespace cg::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int64_t kWarpRow = 1024;      // rows up to this long: one warp each
+constexpr int64_t kWarpRow = 1024;      // rows up to this long: lane groups within a warp
 constexpr int64_t kRowChunk = 8192;     // longer rows: segments of this many elements per block
 constexpr int64_t kRowsPerThread = 16;  // column reductions: rows per thread per chunk
 
@@ -77,9 +79,10 @@ struct ArgR {
   }
 };
 
+// Combines the values of each aligned group of G lanes (G a power of two <= 32); every lane gets its group's result.
 template <class R>
-__device__ __forceinline__ typename R::S warp_all(typename R::S s) {
-  for (int m = 16; m > 0; m >>= 1) s = R::join(s, R::shfl_xor(s, m));
+__device__ __forceinline__ typename R::S warp_all(typename R::S s, int G = 32) {
+  for (int m = G / 2; m > 0; m >>= 1) s = R::join(s, R::shfl_xor(s, m));
   return s;
 }
 
@@ -94,7 +97,7 @@ __device__ typename R::S segment(const float* v, const int32_t* ix, int64_t base
   }
   int64_t head = static_cast<int64_t>((16u - (reinterpret_cast<uintptr_t>(v) & 15u)) & 15u) / 4;
   if (head > n) head = n;
-  if (lane < head) acc = R::join(acc, R::make(v[lane], base + lane));
+  for (int64_t i = lane; i < head; i += G) acc = R::join(acc, R::make(v[i], base + i));
   const float4* v4 = reinterpret_cast<const float4*>(v + head);
   const int64_t n4 = (n - head) / 4;
   for (int64_t i = lane; i < n4; i += G) {
@@ -105,20 +108,24 @@ __device__ typename R::S segment(const float* v, const int32_t* ix, int64_t base
     acc = R::join(acc, R::make(x.z, j + 2));
     acc = R::join(acc, R::make(x.w, j + 3));
   }
-  const int64_t t = head + 4 * n4 + lane;
-  if (t < n) acc = R::join(acc, R::make(v[t], base + t));
+  for (int64_t t = head + 4 * n4 + lane; t < n; t += G) acc = R::join(acc, R::make(v[t], base + t));
   return acc;
 }
 
-// One warp per row (nchunk == 1, len <= kWarpRow): out[row] over iv[row, 0:len).
+// Short rows (len <= kWarpRow): a group of G lanes per row (G = 1 .. 32, about
+// len / 16), 32 / G rows per warp: out[row] over iv[row, 0:len). The loop runs
+// per warp (every lane takes part in the shuffles); rows past the end are idle.
 template <class R>
-__global__ void rows_warp_kernel(float* ov, int32_t* oi, const float* iv, const int32_t* ix, int64_t rows, int64_t len, float div) {
-  const int lane = threadIdx.x & 31;
+__global__ void rows_group_kernel(float* ov, int32_t* oi, const float* iv, const int32_t* ix, int64_t rows, int64_t len, int G,
+                                  float div) {
+  const int lane = threadIdx.x & 31, per_warp = 32 / G;
   const int64_t warps = (int64_t)gridDim.x * (blockDim.x / 32);
-  for (int64_t r = blockIdx.x * (int64_t)(blockDim.x / 32) + threadIdx.x / 32; r < rows; r += warps) {
-    typename R::S s = segment<R>(iv + r * len, ix ? ix + r * len : nullptr, 0, len, lane, 32);
-    s = warp_all<R>(s);
-    if (lane == 0) R::store(s, ov, oi, r, div);
+  for (int64_t w = blockIdx.x * (int64_t)(blockDim.x / 32) + threadIdx.x / 32; w * per_warp < rows; w += warps) {
+    const int64_t r = w * per_warp + lane / G;
+    const bool live = r < rows;
+    typename R::S s = live ? segment<R>(iv + r * len, ix ? ix + r * len : nullptr, 0, len, lane % G, G) : R::ident();
+    s = warp_all<R>(s, G);
+    if (live && lane % G == 0) R::store(s, ov, oi, r, div);
   }
 }
 
@@ -244,9 +251,11 @@ void reduce(const char* op, float* ov, int32_t* oi, const float* iv, const int32
   if (inner == 1) {
     if (len > kWarpRow) chunk = kRowChunk, nchunk = (len + chunk - 1) / chunk;
   } else {
+    // cw column units (of vw columns) x kThreads / cw row lanes: up to 32 units,
+    // more while the row lanes would outnumber the rows.
     vw = inner % 4 == 0 && !ix ? 4 : 1;
     const int64_t units = inner / vw;
-    while (cw < 32 && cw < units) cw *= 2;
+    while (cw < kThreads && cw < units && (cw < 32 || kThreads / cw > len)) cw *= 2;
     chunk = (kThreads / cw) * kRowsPerThread;
     if (len <= chunk) chunk = len;
     nchunk = (len + chunk - 1) / chunk;
@@ -257,9 +266,12 @@ void reduce(const char* op, float* ov, int32_t* oi, const float* iv, const int32
   float* dv = np ? static_cast<float*>(pv.p) : ov;
   int32_t* di = np ? (kArg ? static_cast<int32_t*>(pi.p) : nullptr) : oi;
   const float ddiv = np ? 1.f : div;
-  if (inner == 1 && nchunk == 1 && len <= kWarpRow) {
-    auto rows_warp = &rows_warp_kernel<R>;
-    LAUNCH(rows_warp, blocks_for((outer + 7) / 8), kThreads, 0, stream())(dv, di, iv, ix, outer, len, ddiv);
+  if (inner == 1 && len <= kWarpRow) {
+    int G = 1;
+    while (G < 32 && G * 16 < len) G *= 2;
+    const int64_t per_block = (kThreads / 32) * (32 / G);
+    auto rows_group = &rows_group_kernel<R>;
+    LAUNCH(rows_group, blocks_for((outer + per_block - 1) / per_block), kThreads, 0, stream())(dv, di, iv, ix, outer, len, G, ddiv);
   } else if (inner == 1) {
     auto rows_block = &rows_block_kernel<R>;
     LAUNCH(rows_block, blocks_for(outer * nchunk), kThreads, 0, stream())(dv, di, iv, ix, outer, len, chunk, nchunk, ddiv);
