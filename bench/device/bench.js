@@ -147,6 +147,22 @@ if (typeof cg.matmul === 'function') {
     cases.push({ id: `sgemm_${n}`, flops: 2 * n ** 3, shape: [n, n], torch: 'matmul_fp32', make: (x) => () => cg.matmul(x, x) });
   }
 }
+// Elementwise, reductions, shape ops (native/cuda/{elementwise,reduce,shape}.cu): same-shape add,
+// bias add over (B*T, C), sums over the last axis (rows) and the first (bias gradients), and the
+// attention permute (B, T, H, D) -> (B, H, T, D).
+{
+  const [r, c] = small ? [64, 256] : [65536, 1024];
+  const [sr, sc] = small ? [64, 256] : [16384, 4096];
+  const bthd = small ? [2, 16, 4, 32] : [64, 1024, 16, 64];
+  const other = (shape) => cg.randn(shape, { device: dev, seed: 2 });
+  cases.push(
+    { id: 'add_fwd', bytes: 12 * M, shape: [M], torch: 'add_fwd', make: (x) => ((y) => () => cg.add(x, y))(other([M])) },
+    { id: 'bias_add_fwd', bytes: 8 * r * c, shape: [r, c], torch: 'bias_add_fwd', make: (x) => ((b) => () => cg.add(x, b))(other([c])) },
+    { id: 'sum_last_fwd', bytes: 4 * sr * sc, shape: [sr, sc], torch: 'sum_last_fwd', make: (x) => () => cg.sum(x, -1) },
+    { id: 'sum_first_fwd', bytes: 4 * r * c, shape: [r, c], torch: 'sum_first_fwd', make: (x) => () => cg.sum(x, 0) },
+    { id: 'permute_bthd', bytes: 8 * bthd.reduce((a, b) => a * b), shape: bthd, torch: 'permute_bthd', make: (x) => () => cg.permute(x, [0, 2, 1, 3]) },
+  );
+}
 
 const results = [];
 for (const c of cases) {

@@ -68,6 +68,19 @@ def make(op, shape, small=False):
     if op == "matmul_fp32":
         torch.backends.cuda.matmul.allow_tf32 = False
         return lambda: x @ x
+    # elementwise, reductions, shape ops
+    if op == "add_fwd":
+        y = torch.randn(*shape, device="cuda")
+        return lambda: x + y
+    if op == "bias_add_fwd":
+        b = torch.randn(shape[-1], device="cuda")
+        return lambda: x + b
+    if op == "sum_last_fwd":
+        return lambda: x.sum(-1)
+    if op == "sum_first_fwd":
+        return lambda: x.sum(0)
+    if op == "permute_bthd":
+        return lambda: x.permute(0, 2, 1, 3).contiguous()
     return None
 
 
