@@ -1,2 +1,138 @@
-// Placeholder: the matmul ops are being written on another branch.
-export {};
+// Matrix products: matmul (torch.matmul semantics, batch dims broadcast),
+// linear (x @ weight^T + bias with the bias and activation fused into the
+// GEMM epilogue), their backward functions, and raw BLAS-style gemm.
+import { checkOptions, describe, typeError } from '../errors';
+import type { NativeHandle } from '../native';
+import { Tensor } from '../tensor';
+import type { Activation } from './activation';
+import { arg, int, num, ops, wrap } from './util';
+
+const nat = ops<{
+  matmul(a: NativeHandle, b: NativeHandle): NativeHandle;
+  matmulBackward(dout: NativeHandle, a: NativeHandle, b: NativeHandle): [NativeHandle, NativeHandle];
+  linear(x: NativeHandle, w: NativeHandle, bias: NativeHandle | null, act: string | null): NativeHandle;
+  linearBackward(dout: NativeHandle, x: NativeHandle, w: NativeHandle, hasBias: boolean): [NativeHandle, NativeHandle, NativeHandle | null];
+  gemm(a: NativeHandle, b: NativeHandle, c: NativeHandle, bias: NativeHandle | null, p: number[], act: string | null, preact: boolean): [NativeHandle, NativeHandle | null];
+}>();
+
+/**
+ * Matrix product with torch.matmul semantics: 1-D x 1-D is a dot product (0-D result);
+ * a 1-D operand is promoted to a matrix (a row for `a`, a column for `b`) and the added
+ * dim removed from the result; leading batch dims broadcast, e.g.
+ * (2, 1, 3, 4) @ (5, 4, 6) -> (2, 5, 3, 6). Broadcast operands are not copied.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  const fn = 'cudagrad.matmul';
+  return wrap(nat.matmul(arg(fn, a, 'a'), arg(fn, b, 'b')));
+}
+
+/** Gradients of `matmul(a, b)` given dL/dout: each summed over the batch dims it was broadcast along. */
+export function matmulBackward(dout: Tensor, a: Tensor, b: Tensor): { da: Tensor; db: Tensor } {
+  const fn = 'cudagrad.matmul backward';
+  const [da, db] = nat.matmulBackward(arg(fn, dout, 'dout'), arg(fn, a, 'a'), arg(fn, b, 'b'));
+  return { da: wrap(da), db: wrap(db) };
+}
+
+export interface LinearOptions {
+  /** Activation fused after the bias (default none). */
+  activation?: Activation | null;
+}
+
+/**
+ * y = act(x @ weight^T + bias): x (..., in), weight (out, in) (PyTorch layout), bias (out)
+ * or null; y (..., out). Bias and activation run in the GEMM epilogue.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: LinearOptions = {}): Tensor {
+  const fn = 'cudagrad.linear';
+  const o = checkOptions(fn, opts, ['activation']);
+  const act = o.activation ?? null;
+  if (act !== null && typeof act !== 'string') throw typeError(fn, `activation must be a string, got ${describe(act)}`);
+  const hb = bias === undefined || bias === null ? null : arg(fn, bias, 'bias');
+  return wrap(nat.linear(arg(fn, x, 'x'), arg(fn, weight, 'weight'), hb, act));
+}
+
+/**
+ * Gradients of `linear(x, weight, bias)` (without activation: apply the activation's
+ * backward to dout first): dx (..., in), dweight (out, in), dbias (out) when hasBias.
+ */
+export function linearBackward(dout: Tensor, x: Tensor, weight: Tensor, hasBias = false): { dx: Tensor; dweight: Tensor; dbias?: Tensor } {
+  const fn = 'cudagrad.linear backward';
+  const [dx, dw, db] = nat.linearBackward(arg(fn, dout, 'dout'), arg(fn, x, 'x'), arg(fn, weight, 'weight'), Boolean(hasBias));
+  const out: { dx: Tensor; dweight: Tensor; dbias?: Tensor } = { dx: wrap(dx), dweight: wrap(dw) };
+  if (db) out.dbias = wrap(db);
+  return out;
+}
+
+export interface GemmOptions {
+  transA?: boolean;
+  transB?: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha?: number;
+  beta?: number;
+  /** Leading dimensions (row strides); default dense: transA ? m : k, transB ? k : n, n. */
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  /** Strided batch: count and element strides (default dense; 0 broadcasts a or b). */
+  batch?: number;
+  strideA?: number;
+  strideB?: number;
+  strideC?: number;
+  /** Epilogue: bias (n) added to every row, then the activation. */
+  bias?: Tensor | null;
+  activation?: Activation | null;
+  /** Also return the values before the activation. */
+  preact?: boolean;
+}
+
+const gemmKeys = ['transA', 'transB', 'm', 'n', 'k', 'alpha', 'beta', 'lda', 'ldb', 'ldc', 'batch', 'strideA', 'strideB', 'strideC', 'bias', 'activation', 'preact'];
+
+/**
+ * BLAS-style GEMM over the flat storage of a, b and c (row-major):
+ * for each batch item, C = act(alpha * op(A) @ op(B) + beta * C + bias), op(X) = X or X^T.
+ * Returns a new tensor shaped like c (c itself is not modified); beta = 0 never reads c.
+ */
+export function gemm(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions): { out: Tensor; preact?: Tensor } {
+  const fn = 'cudagrad.gemm';
+  const o = checkOptions(fn, opts, gemmKeys) as Partial<GemmOptions>;
+  const ta = Boolean(o.transA);
+  const tb = Boolean(o.transB);
+  const m = int(fn, o.m, 'm');
+  const n = int(fn, o.n, 'n');
+  const k = int(fn, o.k, 'k');
+  const lda = o.lda === undefined ? Math.max(1, ta ? m : k) : int(fn, o.lda, 'lda');
+  const ldb = o.ldb === undefined ? Math.max(1, tb ? k : n) : int(fn, o.ldb, 'ldb');
+  const ldc = o.ldc === undefined ? Math.max(1, n) : int(fn, o.ldc, 'ldc');
+  const p = [
+    ta ? 1 : 0,
+    tb ? 1 : 0,
+    m,
+    n,
+    k,
+    o.alpha === undefined ? 1 : num(fn, o.alpha, 'alpha'),
+    o.beta === undefined ? 0 : num(fn, o.beta, 'beta'),
+    lda,
+    ldb,
+    ldc,
+    o.batch === undefined ? 1 : int(fn, o.batch, 'batch'),
+    o.strideA === undefined ? (ta ? k : m) * lda : int(fn, o.strideA, 'strideA'),
+    o.strideB === undefined ? (tb ? n : k) * ldb : int(fn, o.strideB, 'strideB'),
+    o.strideC === undefined ? m * ldc : int(fn, o.strideC, 'strideC'),
+  ];
+  const bias = o.bias === undefined || o.bias === null ? null : arg(fn, o.bias, 'bias');
+  const act = o.activation ?? null;
+  const [out, pre] = nat.gemm(arg(fn, a, 'a'), arg(fn, b, 'b'), arg(fn, c, 'c'), bias, p, act, Boolean(o.preact));
+  return pre ? { out: wrap(out), preact: wrap(pre) } : { out: wrap(out) };
+}
+
+declare module '../tensor' {
+  interface Tensor {
+    matmul(other: Tensor): Tensor;
+  }
+}
+
+Tensor.prototype.matmul = function (this: Tensor, other: Tensor) {
+  return matmul(this, other);
+};
