@@ -1,9 +1,15 @@
 // Matrix products: matmul (torch.matmul semantics, batch dims broadcast),
 // linear (x @ weight^T + bias with the bias and activation fused into the
 // GEMM epilogue), their backward functions, and raw BLAS-style gemm.
+// Autograd: matmul and linear record a node; a fused relu's gradient is taken
+// from the output (relu(y) > 0 exactly where y > 0); other activations are
+// applied as a separate op while recording, so that their backward sees the
+// pre-activation.
 import { checkOptions, describe, typeError } from '../errors';
+import { isGradEnabled, record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
+import { activation, activationBackward } from './activation';
 import type { Activation } from './activation';
 import { arg, int, num, ops, wrap } from './util';
 
@@ -23,7 +29,12 @@ const nat = ops<{
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   const fn = 'cudagrad.matmul';
-  return wrap(nat.matmul(arg(fn, a, 'a'), arg(fn, b, 'b')));
+  const out = wrap(nat.matmul(arg(fn, a, 'a'), arg(fn, b, 'b')));
+  return record('matmul', out, [a, b], ([g]) => {
+    if (!g) return [];
+    const r = matmulBackward(g, a, b);
+    return [r.da, r.db];
+  });
 }
 
 /** Gradients of `matmul(a, b)` given dL/dout: each summed over the batch dims it was broadcast along. */
@@ -47,8 +58,27 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Li
   const o = checkOptions(fn, opts, ['activation']);
   const act = o.activation ?? null;
   if (act !== null && typeof act !== 'string') throw typeError(fn, `activation must be a string, got ${describe(act)}`);
-  const hb = bias === undefined || bias === null ? null : arg(fn, bias, 'bias');
-  return wrap(nat.linear(arg(fn, x, 'x'), arg(fn, weight, 'weight'), hb, act));
+  const b = bias === undefined || bias === null ? null : bias;
+  const hb = b === null ? null : arg(fn, b, 'bias');
+  const hx = arg(fn, x, 'x');
+  const hw = arg(fn, weight, 'weight');
+  const recording = isGradEnabled() && [x, weight, b].some((t) => t instanceof Tensor && t.requiresGrad);
+  if (recording && act !== null && act !== 'relu') {
+    if (!['gelu', 'tanh', 'sigmoid'].includes(act)) throw typeError(fn, `unknown activation '${act}' (expected relu, gelu, tanh or sigmoid)`);
+    // The activation's backward needs the pre-activation: record it as its own op.
+    return activation(act as Activation, linear(x, weight, b));
+  }
+  const out = wrap(nat.linear(hx, hw, hb, act));
+  return record('linear', out, [x, weight, b], ([g]) => {
+    if (!g) return [];
+    const d = act === 'relu' ? activationBackward('relu', g, out) : g;
+    try {
+      const r = linearBackward(d, x, weight, b !== null);
+      return [r.dx, r.dweight, r.dbias];
+    } finally {
+      if (d !== g) d.dispose();
+    }
+  });
 }
 
 /**
