@@ -22,3 +22,5 @@ export { Tensor } from './tensor';
 export type { DType, TypedArray } from './tensor';
 export { version } from './version';
 export * from './ops/index';
+export * as nn from './nn/index';
+export * as optim from './optim/index';
