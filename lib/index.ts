@@ -24,3 +24,4 @@ export { version } from './version';
 export * from './ops/index';
 export * as nn from './nn/index';
 export * as optim from './optim/index';
+export * as io from './io/index';
