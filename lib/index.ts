@@ -25,3 +25,5 @@ export * from './ops/index';
 export * as nn from './nn/index';
 export * as optim from './optim/index';
 export * as io from './io/index';
+export * as data from './data/index';
+export * as keras from './keras/index';
