@@ -3,6 +3,7 @@
 // Debian's dataset-fashion-mnist package (60,000 train / 10,000 test), or any
 // folder of IDX files (train-* and t10k-*; t10k-* alone is split as above).
 // Images become float32 (N, rows * cols) in [0, 1]; labels int32 (N).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -40,6 +41,14 @@ export interface MnistOptions {
 
 /** Where Debian's dataset-fashion-mnist package puts the files (dpkg -L dataset-fashion-mnist). */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+/** Fashion-MNIST's folder: FASHION_MNIST_DIR, else wherever `dpkg -L dataset-fashion-mnist` lists the files. */
+export function fashionMnistDir(): string {
+  if (fs.existsSync(FASHION_MNIST_DIR)) return FASHION_MNIST_DIR;
+  const r = spawnSync('dpkg', ['-L', 'dataset-fashion-mnist'], { encoding: 'utf8' });
+  const hit = r.status === 0 ? r.stdout.split('\n').find((l) => /train-images-idx3-ubyte/.test(l)) : undefined;
+  return hit ? path.dirname(hit) : FASHION_MNIST_DIR;
+}
 
 /** The shipped MNIST digits. */
 export function shippedMnistDir(): string {
@@ -80,7 +89,7 @@ export function loadMnist(opts: MnistOptions = {}): MnistData {
   const o = checkOptions(fn, opts, ['data', 'holdOut', 'device']) as MnistOptions;
   const data = o.data ?? 'mnist';
   if (typeof data !== 'string' || data === '') throw typeError(fn, `data must be 'mnist', 'fashion' or a folder, got ${describe(data)}`);
-  const dir = data === 'mnist' ? shippedMnistDir() : data === 'fashion' ? FASHION_MNIST_DIR : path.resolve(data);
+  const dir = data === 'mnist' ? shippedMnistDir() : data === 'fashion' ? fashionMnistDir() : path.resolve(data);
   if (!fs.existsSync(dir)) {
     const hint = data === 'fashion' ? ' (install it: apt-get install dataset-fashion-mnist, or scripts/setup-fashion-mnist.sh)' : '';
     throw rangeError(fn, `dataset folder ${dir} does not exist${hint}`);
