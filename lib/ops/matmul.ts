@@ -11,6 +11,7 @@ import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { activation, activationBackward } from './activation';
 import type { Activation } from './activation';
+import { sum } from './reduce';
 import { arg, int, num, ops, wrap } from './util';
 
 const nat = ops<{
@@ -73,12 +74,25 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Li
     if (!g) return [];
     const d = act === 'relu' ? activationBackward('relu', g, out) : g;
     try {
+      if (!x.requiresGrad) return [null, ...weightGrads(d, x, weight, b !== null)];
       const r = linearBackward(d, x, weight, b !== null);
       return [r.dx, r.dweight, r.dbias];
     } finally {
       if (d !== g) d.dispose();
     }
   });
+}
+
+// dweight (out, in) = dout^T @ x and dbias = column sums of dout, without dx (the input
+// needs no gradient: a first layer). One GEMM fewer than linearBackward: a third of the
+// backward's work. (A native linearBackward without dx would also save the copy of c.)
+function weightGrads(dout: Tensor, x: Tensor, weight: Tensor, hasBias: boolean): [Tensor, Tensor | null] {
+  const [N, K] = weight.shape;
+  const d2 = dout.ndim === 2 ? dout : dout.reshape(-1, N); // (M, N)
+  const x2 = x.ndim === 2 ? x : x.reshape(-1, K); // (M, K)
+  const M = d2.shape[0];
+  const dw = gemm(d2, x2, weight, { transA: true, m: N, n: K, k: M }).out; // c = weight: shape only (beta 0)
+  return [dw, hasBias ? sum(d2, 0) : null];
 }
 
 /**
