@@ -22,7 +22,7 @@ type Rule = (p: Float64Array, g: Float64Array, s: RefState) => void;
 // torch.optim.SGD (1.13), float64.
 const sgdRule = (lr: number, momentum = 0, dampening = 0, nesterov = false, wd = 0): Rule => (p, g0, s) => {
   const g = g0.map((v, i) => v + wd * p[i]);
-  let d = g;
+  let d: Float64Array = g;
   if (momentum !== 0) {
     s.buf = s.buf === null ? Float64Array.from(g) : s.buf.map((b, i) => momentum * b + (1 - dampening) * g[i]);
     d = nesterov ? g.map((v, i) => v + momentum * s.buf![i]) : s.buf;

@@ -62,8 +62,6 @@ export class Sequential extends Module implements CallbackModel {
     const fn = 'keras.Sequential.add';
     if (!(layer instanceof Layer)) throw typeError(fn, `expected a layer (keras.dense(...), keras.flatten(), keras.dropout(...)), got ${describe(layer)}`);
     if (this.layers.includes(layer)) throw rangeError(fn, `layer '${layer.name}' is already in the model`);
-    if (this.layers.length && layer.inputShape && !this.built)
-      throw rangeError(fn, `only the first layer may have an inputShape (layer ${this.layers.length}, '${layer.name}')`);
     const names = new Set(this.layers.map((l) => l.name));
     if (names.has(layer.name)) {
       const base = layer.name.replace(/_\d+$/, '');
@@ -71,6 +69,8 @@ export class Sequential extends Module implements CallbackModel {
       while (names.has(`${base}_${i}`)) i++;
       layer.name = `${base}_${i}`;
     }
+    if (this.layers.length && layer.inputShape)
+      throw rangeError(fn, `only the first layer may have an inputShape (layer ${this.layers.length}, '${layer.name}')`);
     this.layers.push(layer);
     this.registerModule(layer.name, layer);
     if (this.built) layer.build(this.layers[this.layers.length - 2]?.outputShape ?? this.#inputShape!);
