@@ -36,7 +36,14 @@ function model() {
   return k.sequential([k.dense({ units: 128, activation: 'relu', inputShape: [784], kernelInitializer: 'torch' }), k.dense({ units: 10, activation: 'softmax', kernelInitializer: 'torch' })]);
 }
 
-// keras fit: returns run(epochs) -> samples/s, after a warm-up epoch.
+// [samples per second of wall time, samples per CPU-second (all threads)] since (t0, c0).
+function rates(epochs, t0, c0) {
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return [(epochs * n) / wall, (epochs * n) / ((c.user + c.system) / 1e6)];
+}
+
+// keras fit: returns run(epochs) -> [wall, cpu] samples/s, after a warm-up epoch.
 async function fitRunner(bs) {
   cg.manualSeed(0);
   const m = model();
@@ -44,8 +51,9 @@ async function fitRunner(bs) {
   await m.fit(train.x, train.y, { epochs: 1, batchSize: bs, verbose: 0 });
   return async (e) => {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await m.fit(train.x, train.y, { epochs: e, batchSize: bs, verbose: 0 });
-    return (e * n) / ((performance.now() - t0) / 1000);
+    return rates(e, t0, c0);
   };
 }
 
@@ -79,8 +87,9 @@ function loopRunner(bs) {
   runEpoch();
   return async (e) => {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     for (let i = 0; i < e; i++) runEpoch();
-    return (e * n) / ((performance.now() - t0) / 1000);
+    return rates(e, t0, c0);
   };
 }
 
@@ -98,7 +107,7 @@ function torchPeer() {
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
-      waiting.shift()?.resolve(Number(line));
+      waiting.shift()?.resolve(line.trim().split(/\s+/).map(Number));
     }
   });
   p.on('exit', (code) => waiting.splice(0).forEach((w) => w.reject(new Error(`the PyTorch peer exited (${code})`))));
@@ -121,20 +130,24 @@ function torchPeer() {
     for (const bs of batches) {
       const fit = await fitRunner(bs);
       const loop = loopRunner(bs);
-      const r = { batch: bs, fit: [], loop: [], torch: [] };
+      const r = { batch: bs, fit: [], loop: [], torch: [], fit_cpu: [], loop_cpu: [], torch_cpu: [] };
       for (let i = 0; i < repeats; i++) {
-        r.fit.push(await fit(epochs));
-        r.torch.push(await peer.ask(bs, epochs));
-        r.loop.push(await loop(epochs));
+        for (const [name, run] of [['fit', fit], ['torch', (e) => peer.ask(bs, e)], ['loop', loop]]) {
+          const [wall, cpu] = await run(epochs);
+          r[name].push(wall);
+          r[`${name}_cpu`].push(cpu);
+        }
         console.error(`  batch ${bs} repeat ${i + 1}: fit ${r.fit[i].toFixed(0)}, torch ${r.torch[i].toFixed(0)}, loop ${r.loop[i].toFixed(0)} samples/s`);
       }
+      const ratio = (a, b) => median(a.map((v, i) => v / b[i]));
       results.push({
         batch: bs,
         cudagrad_fit_sps: median(r.fit),
         cudagrad_loop_sps: median(r.loop),
         torch_sps: median(r.torch),
-        fit_vs_torch: median(r.fit.map((v, i) => v / r.torch[i])),
-        loop_vs_torch: median(r.loop.map((v, i) => v / r.torch[i])),
+        fit_vs_torch: ratio(r.fit, r.torch),
+        loop_vs_torch: ratio(r.loop, r.torch),
+        per_cpu_second: { cudagrad_fit: median(r.fit_cpu), cudagrad_loop: median(r.loop_cpu), torch: median(r.torch_cpu), fit_vs_torch: ratio(r.fit_cpu, r.torch_cpu) },
         runs: r,
       });
     }
@@ -149,6 +162,7 @@ function torchPeer() {
     model: '784-128-10 MLP, ReLU, sparse cross-entropy on logits, Adam lr 1e-3; 8,000 MNIST digits; per step: shuffled gather, forward, backward, Adam, loss.item(), accuracy',
     epochs,
     repeats,
+    loadavg_at_end: os.loadavg(),
     machine: { cpu: cpus.length ? cpus[0].model.trim() : 'cpu', threads, cores: cpus.length, simd: cg.devices()[0].simd, node: process.version },
     peer: 'PyTorch (/usr/bin/python3, torch.set_num_threads, OMP_WAIT_POLICY=passive, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)',
     results,
@@ -162,5 +176,8 @@ function torchPeer() {
     console.log(
       `${String(r.batch).padEnd(6)} ${r.cudagrad_fit_sps.toFixed(0).padStart(12)}  ${r.cudagrad_loop_sps.toFixed(0).padStart(13)}  ${(r.torch_sps ?? NaN).toFixed(0).padStart(8)}  ${(r.fit_vs_torch ?? NaN).toFixed(2).padStart(9)}  ${(r.loop_vs_torch ?? NaN).toFixed(2).padStart(10)}`,
     );
+  for (const r of results)
+    console.log(`batch ${r.batch} per CPU-second: cudagrad fit ${r.per_cpu_second.cudagrad_fit.toFixed(0)}, torch ${r.per_cpu_second.torch.toFixed(0)} (${r.per_cpu_second.fit_vs_torch.toFixed(2)}x)`);
+  console.log(`load average at the end: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
 })();

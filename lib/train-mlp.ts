@@ -160,7 +160,7 @@ export async function trainMlp(a: TrainMlpArgs, log: (s: string) => void = conso
     history = ((r.extra as { history?: Record<string, number[]> } | null)?.history ?? {}) as Record<string, number[]>;
     log(`resuming from ${ckpt} after epoch ${initialEpoch}`);
   }
-  if (a.verbose) log(`${ds.description} (${ds.dir}); ${model.numParameters()} parameters; batch ${a.batchSize}, ${a.epochs} epochs`);
+  if (a.verbose) log(`${ds.description} (${ds.dir}); ${model.numParameters()} parameters; batch ${a.batchSize}, ${a.epochs} epoch${a.epochs === 1 ? '' : 's'}`);
   const t0 = performance.now();
   const callbacks: cg.keras.Callback[] = [{ onBatchEnd: () => scheduler.step() }];
   if (ckpt) {
@@ -187,6 +187,6 @@ export async function trainMlp(a: TrainMlpArgs, log: (s: string) => void = conso
     if (a.verbose) log(`saved ${path.join(a.out, 'model')} and ${ckpt}`);
   }
   const split = ds.description.includes('held out') ? 'held-out' : 'test';
-  log(`${split} accuracy: ${(100 * final.accuracy).toFixed(2)}% (loss ${final.loss.toFixed(4)}) after ${a.epochs} epochs, ${seconds.toFixed(1)} s`);
+  log(`${split} accuracy: ${(100 * final.accuracy).toFixed(2)}% (loss ${final.loss.toFixed(4)}) after ${a.epochs} epoch${a.epochs === 1 ? '' : 's'}, ${seconds.toFixed(1)} s`);
   return { accuracy: final.accuracy, loss: final.loss, epochs: a.epochs, seconds, dataset: ds.description, history };
 }
