@@ -1,15 +1,22 @@
 #!/usr/bin/env node
 // The cudagrad command line: `cudagrad demo` (the smoke demo), `cudagrad info`,
-// `cudagrad train mlp` (the reference DNN, see train-mlp.ts).
+// `cudagrad train mlp` (the reference DNN, see train-mlp.ts), `cudagrad train gpt`
+// (the main job: models/gpt/train.ts), `cudagrad generate` and
+// `cudagrad finetune classify` (models/gpt/cli.ts).
 import * as cg from './index';
 import { parseTrainMlpArgs, trainMlp, TRAIN_MLP_USAGE } from './train-mlp';
+import { finetuneCommand, generateCommand, trainGPTCommand } from './models/gpt/cli';
 
 const USAGE = `usage: cudagrad <command>
 
 commands:
   demo       smoke demo: devices, tensor creation and round trips, RNG, memory
   info       devices and build as JSON
-  train mlp  train the reference DNN on MNIST digits (see cudagrad train mlp --help)`;
+  train gpt  the main job: pretrain a character-level GPT on tiny Shakespeare
+             (see cudagrad train gpt --help)
+  train mlp  train the reference DNN on MNIST digits (see cudagrad train mlp --help)
+  generate   generate text with a trained GPT (see cudagrad generate --help)
+  finetune   fine-tune a trained GPT as a classifier (see cudagrad finetune --help)`;
 
 function info(): void {
   console.log(
@@ -63,11 +70,12 @@ async function demo(): Promise<void> {
 async function train(argv: string[]): Promise<void> {
   const [model, ...rest] = argv;
   if (model === undefined || model === '--help' || model === '-h') {
-    console.log(`usage: cudagrad train <model> [options]\n\nmodels:\n  mlp  the reference DNN (cudagrad train mlp --help)`);
+    console.log(`usage: cudagrad train <model> [options]\n\nmodels:\n  gpt  a GPT on tiny Shakespeare (cudagrad train gpt --help)\n  mlp  the reference DNN (cudagrad train mlp --help)`);
     return;
   }
+  if (model === 'gpt') return trainGPTCommand(rest);
   if (model !== 'mlp') {
-    console.error(`cudagrad train: unknown model '${model}' (available: mlp)`);
+    console.error(`cudagrad train: unknown model '${model}' (available: gpt, mlp)`);
     process.exitCode = 2;
     return;
   }
@@ -91,6 +99,8 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'demo') return demo();
   if (cmd === 'info') return info();
   if (cmd === 'train') return train(argv.slice(1));
+  if (cmd === 'generate') return generateCommand(argv.slice(1));
+  if (cmd === 'finetune') return finetuneCommand(argv.slice(1));
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(USAGE);
     return;

@@ -1,0 +1,2 @@
+// cudagrad.models: ready-made model families.
+export * from './gpt/index';
