@@ -63,6 +63,8 @@ export interface TrainGPTArgs {
   verbose: 0 | 1 | 2;
   /** Options the user gave (the rest are defaults). */
   given: string[];
+  /** Stop right after the checkpoint at this step, as if interrupted (tests). */
+  stopAfter?: number;
 }
 
 const CPU = { steps: 2500, batchSize: 16, blockSize: 128, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, lr: 2e-3, minLr: 2e-4 };
@@ -161,3 +163,6 @@ export function parseTrainGPTArgs(argv: string[], defaultDevice: Device): TrainG
 
 /** The settings that define a run: a checkpoint made under other values cannot be resumed with these. */
 export const RUN_KEYS = ['data', 'tokenizer', 'initFrom', 'steps', 'batchSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'lr', 'minLr', 'warmup', 'weightDecay', 'beta2', 'gradClip', 'seed'] as const;
+
+/** Settings a resumed run takes from its checkpoint unless given again (they do not change the results). */
+export const RESUME_KEYS = ['evalInterval', 'evalWindows', 'logInterval', 'sampleTokens'] as const;

@@ -20,7 +20,7 @@ import { CosineWithWarmup } from '../../optim/schedulers';
 import { getNumThreads, manualSeed } from '../../runtime';
 import { tidy } from '../../scope';
 import { Tensor } from '../../tensor';
-import { RUN_KEYS } from './args';
+import { RESUME_KEYS, RUN_KEYS } from './args';
 import type { TrainGPTArgs } from './args';
 import { batchOffsets, evalLoss, loadText, makeBatch, SHAKESPEARE } from './data';
 import { GPT } from './model';
@@ -93,8 +93,9 @@ export async function trainGPT(a: TrainGPTArgs, log: (s: string) => void = conso
       if (a.given.includes(k) && was !== a[k]) throw new Error(`--resume: ${ckpt} was made with ${flagOf(k)} ${was}, not ${a[k]} (a checkpoint of another configuration)`);
       (a as unknown as Record<string, unknown>)[k] = was;
     }
+    for (const k of RESUME_KEYS) if (!a.given.includes(k) && typeof extra.run[k] === 'number') a[k] = extra.run[k] as number;
   }
-  const run = Object.fromEntries(RUN_KEYS.map((k) => [k, a[k]]));
+  const run = Object.fromEntries([...RUN_KEYS, ...RESUME_KEYS].map((k) => [k, a[k]]));
   manualSeed(a.seed);
 
   // Model and data.
@@ -156,17 +157,24 @@ export async function trainGPT(a: TrainGPTArgs, log: (s: string) => void = conso
     sched.step();
     pending.push(loss);
     const done = step + 1;
-    if (done % a.logInterval === 0 || done === a.steps) {
+    const evalNow = done % a.evalInterval === 0 && done < a.steps;
+    if (done % a.logInterval === 0 || done === a.steps || evalNow) {
       for (const l of pending.splice(0)) {
         losses.push(l.item());
         l.dispose();
       }
       progress.update(done, losses[losses.length - 1], ((done - start) * B * T) / ((performance.now() - t0) / 1000));
     }
-    if (done % a.evalInterval === 0 && done < a.steps) {
+    if (evalNow) {
       evals.push({ step: done, valLoss: evalLoss(model, data.val, T, B, a.evalWindows).loss });
       progress.val(done, evals[evals.length - 1].valLoss);
       save(done);
+      if (a.stopAfter !== undefined && done >= a.stopAfter) {
+        progress.end();
+        opt.dispose();
+        model.dispose();
+        return { valLoss: NaN, losses, evals, steps: done, seconds: 0, tokensPerSecond: 0, sample: '', out: a.out };
+      }
     }
   }
   const seconds = (performance.now() - t0) / 1000;
