@@ -15,12 +15,12 @@ options:
   --tokenizer char|gpt2   characters of the file (default) or GPT-2's BPE
   --init-from DIR         fine-tune: start from a saved model folder (its config and tokenizer)
   --device cpu|cuda       device (default: the default device; sizes below depend on it)
-  --steps N               optimizer steps (cpu 2500, cuda 5000)
+  --steps N               optimizer steps (cpu 2000, cuda 5000)
   --batch-size N          sequences per step (cpu 16, cuda 64)
   --block-size N          context length (cpu 128, cuda 256)
-  --n-layer N --n-head N --n-embd N   model size (cpu 4, 4, 128; cuda 6, 6, 384)
+  --n-layer N --n-head N --n-embd N   model size (cpu 3, 4, 128; cuda 6, 6, 384)
   --dropout X             (cpu 0, cuda 0.2)
-  --lr X --min-lr X       peak and final learning rate (cpu 2e-3, 2e-4; cuda 1e-3, 1e-4)
+  --lr X --min-lr X       peak and final learning rate (cpu 4e-3, 4e-4; cuda 1e-3, 1e-4)
   --warmup N              warmup steps (default 100)
   --weight-decay X        AdamW decay of the weight matrices (default 0.1)
   --grad-clip X           global gradient-norm clip, 0 for none (default 1)
@@ -67,7 +67,7 @@ export interface TrainGPTArgs {
   stopAfter?: number;
 }
 
-const CPU = { steps: 2500, batchSize: 16, blockSize: 128, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, lr: 2e-3, minLr: 2e-4 };
+const CPU = { steps: 2000, batchSize: 16, blockSize: 128, nLayer: 3, nHead: 4, nEmbd: 128, dropout: 0, lr: 4e-3, minLr: 4e-4 };
 const CUDA = { steps: 5000, batchSize: 64, blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384, dropout: 0.2, lr: 1e-3, minLr: 1e-4 };
 
 type Kind = 'int' | 'int0' | 'num' | 'str' | 'flag';

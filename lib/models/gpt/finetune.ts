@@ -15,6 +15,7 @@ import { manualSeed } from '../../runtime';
 import { tidy } from '../../scope';
 import { GPTForSequenceClassification } from './classify';
 import { loadGPT } from './load';
+import { GPT } from './model';
 import { readTsv, shakespearePlays } from './tasks';
 import type { Example, Task } from './tasks';
 import { GPTAdamW } from './train';
@@ -36,6 +37,7 @@ options:
   --lr X             peak learning rate, 10% warmup then cosine decay (default 3e-4)
   --weight-decay X   (default 0.01)
   --seed N           (default 0)
+  --from-scratch     baseline: the same architecture randomly initialised (GPT-2 init)
   --device cpu|cuda
   --out DIR          save the classifier: config.json + classifier.safetensors
   --verbose 0|1|2    (default 1)
@@ -54,13 +56,18 @@ export interface FinetuneArgs {
   device: Device | null;
   out: string | null;
   verbose: number;
+  fromScratch: boolean;
 }
 
 export function parseFinetuneArgs(argv: string[]): FinetuneArgs | 'help' {
-  const a: FinetuneArgs = { checkpoint: '', task: 'shakespeare-plays', data: null, test: null, epochs: 4, batchSize: 32, lr: 3e-4, weightDecay: 0.01, seed: 0, device: null, out: null, verbose: 1 };
+  const a: FinetuneArgs = { checkpoint: '', task: 'shakespeare-plays', data: null, test: null, epochs: 4, batchSize: 32, lr: 3e-4, weightDecay: 0.01, seed: 0, device: null, out: null, verbose: 1, fromScratch: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].startsWith('--') && argv[i].includes('=') ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
     if (flag === '-h' || flag === '--help') return 'help';
+    if (flag === '--from-scratch') {
+      a.fromScratch = true;
+      continue;
+    }
     const v = inline ?? argv[++i];
     if (v === undefined) throw new Error(`${flag} needs a value`);
     const n = Number(v);
@@ -115,14 +122,20 @@ export interface FinetuneResult {
 export async function finetuneClassify(a: FinetuneArgs, log: (s: string) => void = console.log): Promise<FinetuneResult> {
   if (a.device) setDefaultDevice(a.device);
   const device = defaultDevice();
-  const { model: gpt, tokenizer } = loadGPT(a.checkpoint, device);
+  const loaded = loadGPT(a.checkpoint, device);
+  const { tokenizer } = loaded;
+  manualSeed(a.seed);
+  let gpt = loaded.model;
+  if (a.fromScratch) {
+    gpt = new GPT({ ...loaded.model.config, device });
+    loaded.model.dispose();
+  }
   let task: Task;
   if (a.data) {
     const { labels, examples } = readTsv(a.data);
     const test = a.test ? readTsv(a.test, labels).examples : examples.filter((_, i) => i % 5 === 4);
     task = { name: path.basename(a.data), labels, train: a.test ? examples : examples.filter((_, i) => i % 5 !== 4), test };
   } else task = shakespearePlays(gpt.config.blockSize);
-  manualSeed(a.seed);
   const clf = new GPTForSequenceClassification(gpt, { numLabels: task.labels.length });
   const T = gpt.config.blockSize;
   const encode = (e: Example) => tokenizer.encode(e.text).slice(0, T);
@@ -144,7 +157,7 @@ export async function finetuneClassify(a: FinetuneArgs, log: (s: string) => void
   const counts = task.labels.map((_, l) => task.test.filter((e) => e.label === l).length);
   const baseline = Math.max(...counts) / task.test.length;
   if (a.verbose)
-    log(`${task.name}: ${task.labels.join(' vs ')}; ${task.train.length} train / ${task.test.length} test examples; ${a.epochs} epochs of ${stepsPerEpoch} steps on ${device}`);
+    log(`${task.name}: ${task.labels.join(' vs ')}; ${task.train.length} train / ${task.test.length} test examples; ${a.epochs} epochs of ${stepsPerEpoch} steps on ${device}${a.fromScratch ? ' (from scratch: random initialisation)' : ''}`);
   const evaluate = () => {
     clf.eval();
     let right = 0;
