@@ -5,7 +5,7 @@
 // so that a busy machine slows both alike; ratios are medians of paired runs.
 //   train: tokens/s of the full step (batch gather, forward, loss, backward,
 //          clip 1.0, AdamW, loss readout) for the `cudagrad train gpt` CPU
-//          default (4 layers, 4 heads, 128 wide, block 128, batch 16) and
+//          default (3 layers, 4 heads, 128 wide, block 128, batch 16) and
 //          nanoGPT's shakespeare_char size (6, 6, 384, block 256, batch 64),
 //          dropout 0 in both (torch 1.13 has no fused attention: nanoGPT's
 //          masked T x T path)
@@ -32,7 +32,7 @@ const threads = Number(process.env.BENCH_THREADS || 2);
 const repeats = Number(opt('repeats', 3));
 const genTokens = Number(opt('gen-tokens', 256));
 const CONFIGS = {
-  default: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 128, batch: 16, steps: 20 },
+  default: { nLayer: 3, nHead: 4, nEmbd: 128, blockSize: 128, batch: 16, steps: 20 },
   shakespeare_char: { nLayer: 6, nHead: 6, nEmbd: 384, blockSize: 256, batch: 64, steps: 2 },
 };
 const configs = opt('configs', 'default,shakespeare_char').split(',');
