@@ -1,7 +1,8 @@
 // CUDA attention (ops/attention.h): picks an implementation and launches it.
 // - head size D <= 128: the tiled flash kernels, templated on DT = the
-//   smallest of 32, 64, 96, 128 >= D: attention_simt.cu (float32 SIMT; the
-//   tensor-core variants for 'high' / 'medium' precision come next);
+//   smallest of 32, 64, 96, 128 >= D: attention_simt.cu (float32 SIMT) at
+//   'highest' matmul precision, attention_tc.cu (TF32 'high' / bf16 'medium'
+//   tensor cores) on sm_80+ devices;
 // - D > 128, or a device without the shared memory a tiled kernel needs
 //   (sm_75: 64 KB): the general kernels below, one warp per row, any D >= 1
 //   (correct, much slower).
@@ -18,6 +19,7 @@
 #include <utility>
 
 #include "../runtime/error.h"
+#include "../runtime/precision.h"
 #include "attention.cuh"
 
 namespace cg::cuda {
@@ -187,6 +189,13 @@ Params make_params(const float* q, const float* k, const float* v, const float* 
   return p;
 }
 
+// Tensor cores when the matmul precision allows them and the device has them.
+int tensor_core_mode(const Device& dev) {  // 0 none, 1 TF32, 2 bf16
+  const MatmulPrecision prec = matmul_precision();
+  if (prec == MatmulPrecision::Highest || dev.major < 8) return 0;
+  return prec == MatmulPrecision::Medium ? 2 : 1;
+}
+
 // A device buffer from the caching allocator for the duration of one call
 // (stream-ordered: later work on the stream may reuse it without a sync).
 struct Scratch {
@@ -213,6 +222,8 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   attn::Params p = attn::make_params(q, k, v, mask, mask_bool, B, H, Tq, Tk, D, causal);
   p.out = out, p.lse = lse;
   const attn::Device dev = attn::current_device();
+  const int tc = attn::tensor_core_mode(dev);
+  if (tc && attn::tc_forward(p, dev, tc == 2)) return;
   if (attn::simt_forward(p, dev)) return;
   LAUNCH(attn::fwd_any, attn::general_blocks(p.BH * Tq), 32 * attn::kWarps, 0, stream())(p);
   gpu::check_last_launch("attention forward");
@@ -234,6 +245,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         static_cast<float*>(delta.ptr), dout, out, p.BH * Tq, p.D);
     gpu::check_last_launch("attention backward (delta)");
   }
+  const int tc = attn::tensor_core_mode(dev);
+  if (tc && attn::tc_backward(p, dev, tc == 2)) return;
   if (attn::simt_backward(p, dev)) return;
   if (Tk > 0) {
     LAUNCH(attn::dkdv_any, attn::general_blocks(p.BH * Tk), 32 * attn::kWarps, 0, stream())(p);

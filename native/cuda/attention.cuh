@@ -1,7 +1,7 @@
-// Internal to the CUDA attention kernels (attention.cu, attention_simt.cu):
-// the parameter block, the key-padding mask read on the device, tile staging
-// (global -> shared memory, 16-byte cp.async where rows allow it), and the
-// launchers each file provides.
+// Internal to the CUDA attention kernels (attention.cu, attention_simt.cu,
+// attention_tc.cu): the parameter block, the key-padding mask read on the
+// device, tile staging (global -> shared memory, 16-byte cp.async where rows
+// allow it), and the launchers each file provides.
 //
 // Conventions shared by every kernel:
 // - scores live in log2 units: s2 = (q.k) * scale * log2(e) + mask * log2(e),
@@ -145,6 +145,8 @@ void allow_smem(const void* kernel, size_t bytes, int device);
 
 bool simt_forward(const Params& p, const Device& dev);
 bool simt_backward(const Params& p, const Device& dev);  // dk, dv then dq (delta precomputed)
+bool tc_forward(const Params& p, const Device& dev, bool bf16);
+bool tc_backward(const Params& p, const Device& dev, bool bf16);
 
 // Smallest templated head size >= D (0 when D > 128).
 inline int head_tile(int D) { return D <= 32 ? 32 : D <= 64 ? 64 : D <= 96 ? 96 : D <= 128 ? 128 : 0; }
