@@ -276,6 +276,8 @@ __global__ void __launch_bounds__(NT) fwd_tc(Params p) {
         M::mma(s[n], qa[ks], b);
       }
     // Online softmax on rows g (h = 0) and g + 8 (h = 1): accumulator elements 2h, 2h + 1.
+    // diag: the causal diagonal cuts this warp's part of the tile.
+    const bool diag = p.causal && t * BK + BK - 1 > i0 + 16 * w + p.off;
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int row = i0 + 16 * w + g + 8 * h;
@@ -287,7 +289,7 @@ __global__ void __launch_bounds__(NT) fwd_tc(Params p) {
         for (int c = 0; c < 2; ++c) {
           const int key = 8 * n + 2 * t4 + c;
           float x = fmaf(s[n][2 * h + c], p.scale_log2, madd[key]);
-          if (p.causal && t * BK + key > row + p.off) x = neg_inf();
+          if (diag && t * BK + key > row + p.off) x = neg_inf();
           s[n][2 * h + c] = x;
           mx = fmaxf(mx, x);
           nan |= x != x;
@@ -400,12 +402,13 @@ __global__ void __launch_bounds__(NT) dq_tc(Params p) {
         M::mma(dp[n], ao, b);
       }
     }
+    const bool diag = p.causal && t * BK + BK - 1 > i0 + 16 * w + p.off;
 #pragma unroll
     for (int n = 0; n < BK / 8; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = 16 * w + g + 8 * (e >> 1), key = 8 * n + 2 * t4 + (e & 1);
-        const bool cut = p.causal && t * BK + key > i0 + r + p.off;
+        const bool cut = diag && t * BK + key > i0 + r + p.off;
         const float pr = exp2f(fmaf(s[n][e], p.scale_log2, madd[key]) - lse2[r]);
         dp[n][e] = cut ? 0.f : pr * (dp[n][e] - delta[r]);  // dS
       }
@@ -488,12 +491,13 @@ __global__ void __launch_bounds__(NT) dkdv_tc(Params p) {
         M::mma(dp[n], av, b);
       }
     }
+    const bool diag = p.causal && j0 + 16 * w + 15 > t * BQ + p.off;
 #pragma unroll
     for (int n = 0; n < BQ / 8; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = 16 * w + g + 8 * (e >> 1), c = 8 * n + 2 * t4 + (e & 1);
-        const bool cut = p.causal && j0 + r > t * BQ + c + p.off;
+        const bool cut = diag && j0 + r > t * BQ + c + p.off;
         const float pr = cut ? 0.f : exp2f(fmaf(s[n][e], p.scale_log2, madd[r]) - lse2[c]);
         s[n][e] = pr;
         dp[n][e] = cut ? 0.f : pr * (dp[n][e] - delta[c]);  // dS
