@@ -1,5 +1,5 @@
 // Internal to the CUDA attention kernels (attention.cu, attention_simt.cu,
-// attention_tc.cu): the parameter block, the key-padding mask read on the
+// attention_tc*.cu): the parameter block, the key-padding mask read on the
 // device, tile staging (global -> shared memory, 16-byte cp.async where rows
 // allow it), and the launchers each file provides.
 //
