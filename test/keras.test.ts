@@ -204,6 +204,7 @@ t.test('clear errors: data, compile, layers', async (t) => {
     name: 'RangeError',
     message: 'keras.Sequential.fit: x has shape [4, 783] but the model takes samples of shape [784] (x: [N, 784])',
   });
+  await t.rejects(m.fit(cg.zeros([0, 784]), cg.zeros([0], { dtype: 'int32' }), { verbose: 0 }), { name: 'RangeError', message: 'keras.Sequential.fit: x has no samples (shape [0, 784])' });
   await t.rejects(m.fit(x, y, { epochs: -1 }), { name: 'RangeError', message: 'keras.Sequential.fit: epochs must be an integer >= 0, got number -1' });
   await t.rejects(m.fit(x, y, { batchSize: 0 }), { name: 'RangeError', message: 'keras.Sequential.fit: batchSize must be an integer >= 1, got number 0' });
   await t.rejects(m.fit(x, y, { validationSplit: 1 }), { name: 'RangeError', message: 'keras.Sequential.fit: validationSplit must be a number in [0, 1), got number 1' });

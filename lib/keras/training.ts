@@ -274,6 +274,7 @@ export async function fitModel(model: Sequential, x: XData, y: YData, opts: FitO
       owned.push(...val.owned);
     }
     const n = train.x.shape[0];
+    if (n === 0) throw rangeError(fn, `x has no samples (shape ${shapeStr(train.x.shape)})`);
     const steps = Math.ceil(n / bs);
     const history: History = { epoch: [], history: {}, params: { epochs, steps, samples: n, batchSize: bs } };
     const progress = new Progress(verbose, o.stream ?? process.stdout);
