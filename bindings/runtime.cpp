@@ -2,6 +2,7 @@
 #include "../native/runtime/cpu_allocator.h"
 #include "../native/runtime/cpu_features.h"
 #include "../native/runtime/gpu.h"
+#include "../native/runtime/precision.h"
 #include "../native/runtime/rng.h"
 #include "../native/runtime/storage.h"
 #include "../native/runtime/thread_pool.h"
@@ -114,8 +115,25 @@ Napi::Value SetRngState(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetMatmulPrecision(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.setMatmulPrecision";
+  std::string s = string_arg(info, 0, op, "precision");
+  if (s == "highest") set_matmul_precision(MatmulPrecision::Highest);
+  else if (s == "high") set_matmul_precision(MatmulPrecision::High);
+  else if (s == "medium") set_matmul_precision(MatmulPrecision::Medium);
+  else throw_type_error(op, ": unknown precision '", s, "' (expected 'highest', 'high' or 'medium')");
+  return info.Env().Undefined();
+}
+
+Napi::Value MatmulPrecisionValue(const Napi::CallbackInfo& info) {
+  static const char* names[] = {"highest", "high", "medium"};
+  return Napi::String::New(info.Env(), names[static_cast<int>(matmul_precision())]);
+}
+
 }  // namespace
 
+CG_EXPORT("setMatmulPrecision", SetMatmulPrecision);
+CG_EXPORT("matmulPrecision", MatmulPrecisionValue);
 CG_EXPORT("devices", Devices);
 CG_EXPORT("cudaStatus", CudaStatus);
 CG_EXPORT("memory", Memory);

@@ -6,15 +6,17 @@ export type { CpuDeviceInfo, CudaDeviceInfo, Device, DeviceInfo, SimdLevel } fro
 export {
   dispose,
   emptyCache,
+  getMatmulPrecision,
   getNumThreads,
   getRngState,
   manualSeed,
   memory,
+  setMatmulPrecision,
   setNumThreads,
   setRngState,
   setSimdLevel,
 } from './runtime';
-export type { DeviceMemory, MemoryInfo, RngState } from './runtime';
+export type { DeviceMemory, MatmulPrecision, MemoryInfo, RngState } from './runtime';
 export { backward, detach, enableGrad, isGradEnabled, noGrad } from './autograd';
 export type { BackwardOptions } from './autograd';
 export { keep, tidy } from './scope';

@@ -41,6 +41,8 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   numThreads(): number;
   setSimdLevel(level: string): void;
+  setMatmulPrecision(p: string): void;
+  matmulPrecision(): string;
   emptyCache(): void;
   synchronize(device: number): void;
   rngState(): { seed: bigint; offset: bigint };

@@ -61,6 +61,21 @@ export function setSimdLevel(level: SimdLevel): void {
   native.setSimdLevel(level);
 }
 
+export type MatmulPrecision = 'highest' | 'high' | 'medium';
+
+/**
+ * Matmul precision on CUDA: 'highest' float32 (default), 'high' TF32 tensor
+ * cores, 'medium' bf16 tensor cores, all accumulating in float32 (as
+ * torch.set_float32_matmul_precision). The CPU always computes in float32.
+ */
+export function setMatmulPrecision(precision: MatmulPrecision): void {
+  native.setMatmulPrecision(precision);
+}
+
+export function getMatmulPrecision(): MatmulPrecision {
+  return native.matmulPrecision() as MatmulPrecision;
+}
+
 export interface RngState {
   seed: bigint;
   offset: bigint;

@@ -9,7 +9,9 @@
 # the command `bash bench/device-check.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ../shared beside the checkout (CI, the main worktree), else beside the main worktree of a linked one.
 shared=${CUDAGRAD_SHARED:-../shared}
+if [ ! -d "$shared" ]; then shared="$(git rev-parse --path-format=absolute --git-common-dir)/../../shared"; fi
 mkdir -p .device
 if [ ! -f .device/node.xz ] || [ "$(command -v node)" -nt .device/node.xz ]; then
   bash "$shared/device/pack-node.sh" .device >/dev/null

@@ -62,6 +62,9 @@ t.test('composite expressions match finite differences', async (t) => {
   assertClose(t, analytic(clampRelu, [kinky], [[20]])[0], numeric(clampRelu, [kinky], [[20]], 0), 2e-2, 2e-2, 'clamp and relu: d/dx0');
   checkGrads(t, 'crossEntropy', (x) => cg.crossEntropy(x, cg.tensor([2, 0, 1], { dtype: 'int32' })), [[3, 4]], 9);
   checkGrads(t, 'embedding', (w) => cg.embedding(cg.tensor([[1, 0], [1, 1]], { dtype: 'int32' }), w).pow(2).sum(), [[3, 2]], 10);
+  checkGrads(t, 'attention (causal) and the unfused composition agree in gradient', (q, k, v) => cg.attention(q, k, v, { causal: true }).mul(q).sum(), [[1, 2, 3, 4], [1, 2, 5, 4], [1, 2, 5, 4]], 12);
+  checkGrads(t, 'matmul with broadcast batches', (a, b) => cg.matmul(a, b).pow(2).sum(), [[2, 1, 3, 4], [3, 4, 2]], 13);
+  checkGrads(t, 'linear with bias and fused gelu', (x, w, b) => cg.linear(x, w, b, { activation: 'gelu' }).sum(), [[3, 5], [4, 5], [4]], 14);
   checkGrads(t, 'gelu, exp, neg, to, clone', (x) => x.gelu().neg().exp().to('cpu').clone().sum(), [[6]], 11);
 });
 
@@ -121,4 +124,23 @@ t.test('a training-style loop in tidy keeps memory flat', async (t) => {
   for (let i = 0; i < 300; i++) last = step();
   t.ok(Number.isFinite(last));
   t.equal(cg.memory().numTensors, before, 'no tensor left behind per step (grads accumulate in place)');
+});
+
+t.test('fused attention equals softmax(q k^T / sqrt(D) + causal mask) v, forward and backward', async (t) => {
+  cg.tidy(() => {
+    const [B, H, Tq, Tk, D] = [2, 3, 5, 7, 8];
+    const q = cg.randn([B, H, Tq, D], { seed: 21, requiresGrad: true });
+    const k = cg.randn([B, H, Tk, D], { seed: 22, requiresGrad: true });
+    const v = cg.randn([B, H, Tk, D], { seed: 23, requiresGrad: true });
+    const w = cg.randn([B, H, Tq, D], { seed: 24 });
+    const fused = cg.attention(q, k, v, { causal: true });
+    const scores = cg.matmul(q, k.transpose(2, 3)).mul(1 / Math.sqrt(D));
+    const unfused = cg.matmul(cg.softmax(scores, -1, { causal: true }), v);
+    assertClose(t, fused.toArray(), unfused.toArray(), 1e-5, 1e-4, 'forward');
+    fused.mul(w).sum().backward();
+    const g1 = [q, k, v].map((x) => x.grad!.toArray());
+    [q, k, v].forEach((x) => (x.grad = null));
+    unfused.mul(w).sum().backward();
+    [q, k, v].forEach((x, i) => assertClose(t, g1[i], x.grad!.toArray(), 3e-5, 3e-4, `d${'qkv'[i]}`));
+  });
 });

@@ -1,13 +1,14 @@
 // Dropout: the mask equals the Philox uniform stream's u_i >= p at every SIMD
-// level (independent Philox oracle in test/helpers.ts), reproducible for a
-// seed, keep rate within statistical bounds, backward regenerates the same
-// mask, generator state handling, finite differences, bad input.
+// level and on every device (independent Philox oracle in test/helpers.ts; the
+// CUDA mask is the CPU's bit for bit), reproducible for a seed, keep rate
+// within statistical bounds, backward regenerates the same mask, generator
+// state handling, finite differences, bad input.
 import t from 'tap';
 
 import * as cg from '../lib/index';
 import { dropoutBackward, dropoutForward } from '../lib/ops/dropout';
 import { oracleUniform } from './helpers';
-import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, uniform } from './oracle';
+import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, testDevices, uniform } from './oracle';
 
 // out_i = u_i >= float32(p) ? x_i * float32(1 / (1 - p)) : 0, u from the (seed, offset) stream.
 function refDropout(x: ArrayLike<number>, p: number, seed: bigint, offset: bigint): Float64Array {
@@ -34,6 +35,32 @@ t.test('mask and values match the Philox oracle exactly at every SIMD level', (t
     }
   }),
 );
+
+t.test('every device: the same mask as the CPU, bit for bit (CUDA when present)', async (t) => {
+  let seed = 50;
+  for (const device of testDevices()) {
+    for (const n of [...ODD_SIZES, 64, 4099]) {
+      for (const p of [0.1, 0.5]) {
+        const xv = uniform(n, seed++, -3, 3);
+        const s = BigInt(seed * 104729) * 0x100000001n;
+        const offset = (1n << 32n) + BigInt(seed); // both counter offset words in use
+        const r = dropoutForward(f32(xv, [n], device), p, { seed: s });
+        t.equal(r.out.device, device);
+        const cpu = dropoutForward(f32(xv, [n], 'cpu'), p, { seed: s }).out.toArray();
+        const got = r.out.toArray();
+        t.ok(got.every((v, i) => Object.is(v, cpu[i])), `${device} forward n=${n} p=${p}: same bits as the CPU`);
+        assertClose(t, got, refDropout(xv, p, s, 0n), 0, 0, `${device} forward n=${n} p=${p} vs the Philox oracle`);
+        const dv = uniform(n, seed++, -1, 1);
+        const back = dropoutBackward(f32(dv, [n], device), p, s, offset).toArray();
+        assertClose(t, back, refDropout(dv, p, s, offset), 0, 0, `${device} backward n=${n} p=${p} at offset 2^32 + ${seed}`);
+      }
+    }
+    // Dropped inf / NaN inputs give 0.
+    const special = dropoutForward(cg.tensor([Infinity, NaN, -Infinity, 1, NaN, Infinity, 2, 3], { device }), 0.5, { seed: 3 });
+    const ref = refDropout([Infinity, NaN, -Infinity, 1, NaN, Infinity, 2, 3], 0.5, 3n, 0n);
+    t.same(Array.from(special.out.toArray()).map(String), Array.from(ref).map(String), `${device}: special values`);
+  }
+});
 
 t.test('default generator: state used, advanced by one, large offsets', async (t) => {
   const saved = cg.getRngState();

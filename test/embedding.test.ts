@@ -1,12 +1,15 @@
 // Embedding forward (exact row copies) and backward (scatter-add) against a
-// float64 reference at every SIMD level; the backward is deterministic (same
-// bits for 1 and 2 threads, in both of its work splits); finite differences;
-// shapes; bad input.
+// float64 reference at every SIMD level and on every device (CUDA: float4 and
+// scalar rows, the deterministic row-ownership backward and the atomic one);
+// the CPU backward is deterministic (same bits for 1 and 2 threads, in both of
+// its work splits), the CUDA one for small vocabularies; finite differences;
+// shapes; bad input (CUDA indices: checked on the device, raised at the next
+// sync).
 import t from 'tap';
 
 import * as cg from '../lib/index';
 import { embeddingBackward } from '../lib/ops/embedding';
-import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, uniform } from './oracle';
+import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, testDevices, uniform } from './oracle';
 
 function indices(n: number, V: number, seed: number): Int32Array {
   return Int32Array.from(uniform(n, seed, 0, 1), (u) => Math.min(V - 1, Math.floor(u * u * V))); // skewed to low rows
@@ -18,7 +21,7 @@ function refBackward(d: ArrayLike<number>, idx: ArrayLike<number>, V: number, C:
   return out;
 }
 
-const i32 = (v: ArrayLike<number>, shape = [v.length]) => cg.tensor(Int32Array.from(v), { shape });
+const i32 = (v: ArrayLike<number>, shape = [v.length], device?: cg.Device) => cg.tensor(Int32Array.from(v), { shape, device });
 
 t.test('forward and backward match the float64 reference at every SIMD level', (t) =>
   forEachSimd(t, (t) => {
@@ -57,6 +60,54 @@ t.test('backward is deterministic: same bits for any thread count, in both work 
   } finally {
     cg.setNumThreads(saved);
   }
+});
+
+// CUDA: C % 4 == 0 rows move as float4; V <= 4096 (and V * N <= 2^24) takes the row-ownership
+// backward (token order: deterministic), larger V the atomic one (tolerance for any order).
+t.test('every device matches the float64 reference (CUDA when present)', async (t) => {
+  for (const device of testDevices()) {
+    let seed = 900;
+    for (const C of [1, 7, 8, 33, 256, 257]) {
+      for (const [N, V] of [[1, 1], [7, 5], [33, 50], [300, 7], [64, 5000]]) {
+        const wv = uniform(V * C, seed++, -1, 1);
+        const iv = indices(N, V, seed++);
+        const dv = uniform(N * C, seed++, -1, 1);
+        const label = `${device} N=${N} V=${V} C=${C}`;
+        const out = cg.embedding(i32(iv, [N], device), f32(wv, [V, C], device));
+        const want = new Float64Array(N * C);
+        for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) want[n * C + c] = wv[iv[n] * C + c];
+        assertClose(t, out.toArray(), want, 0, 0, `forward ${label}`);
+        const dw = embeddingBackward(f32(dv, [N, C], device), i32(iv, [N], device), V);
+        assertClose(t, dw.toArray(), refBackward(dv, iv, V, C), 1e-5, 1e-5, `backward ${label}`);
+      }
+    }
+  }
+});
+
+t.test('CUDA backward for small vocabularies is deterministic (row ownership, token order)', async (t) => {
+  if (!cg.cuda.available()) return;
+  const [N, V, C] = [2000, 9, 33];
+  const iv = indices(N, V, 5);
+  const dv = uniform(N * C, 6, -1, 1);
+  const run = () => Array.from(embeddingBackward(f32(dv, [N, C], 'cuda'), i32(iv, [N], 'cuda'), V).toArray());
+  const a = run();
+  t.same(run(), a, 'same bits on a second run');
+  assertClose(t, a, refBackward(dv, iv, V, C), 1e-4, 1e-5, 'vs float64');
+});
+
+t.test('CUDA indices are checked on the device: RangeError at the next sync', async (t) => {
+  if (!cg.cuda.available()) return;
+  const w = cg.zeros([10, 4], { device: 'cuda' });
+  const msg = (v: number, pos: number, V = 10) => `cudagrad.embedding: index ${v} is out of range [0, ${V}) at position ${pos} (detected on the GPU)`;
+  const out = cg.embedding(i32([0, 3, 12], [3], 'cuda'), w); // no host read of the indices: no error yet
+  t.throws(() => out.toArray(), { name: 'RangeError', message: msg(12, 2) }, 'forward');
+  t.throws(() => cg.embedding(i32([-1], [1], 'cuda'), w).toArray(), { name: 'RangeError', message: msg(-1, 0) });
+  t.throws(() => embeddingBackward(cg.zeros([2, 4], { device: 'cuda' }), i32([0, 5], [2], 'cuda'), 5).toArray(), { name: 'RangeError', message: msg(5, 1, 5) }, 'backward, row ownership');
+  t.throws(() => embeddingBackward(cg.zeros([2, 4], { device: 'cuda' }), i32([9000, 0], [2], 'cuda'), 5000).toArray(), { name: 'RangeError', message: msg(9000, 0, 5000) }, 'backward, atomics');
+  // C = 0: an empty output (its toArray copies nothing, no sync); the error comes at the next synchronize.
+  t.same(cg.embedding(i32([7], [1], 'cuda'), cg.zeros([3, 0], { device: 'cuda' })).shape, [1, 0]);
+  t.throws(() => cg.cuda.synchronize(), { name: 'RangeError', message: msg(7, 0, 3) }, 'C = 0');
+  t.same(Array.from(cg.embedding(i32([1], [1], 'cuda'), cg.ones([2, 2], { device: 'cuda' })).toArray()), [1, 1], 'works again after the error');
 });
 
 t.test('backward agrees with central finite differences', async (t) => {

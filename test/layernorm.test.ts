@@ -1,12 +1,13 @@
-// LayerNorm forward and backward: float64 oracle at every SIMD level (with and
-// without weight/bias, odd sizes, rows with a large mean, many rows so the
-// backward's per-task partials are summed), finite differences, bad input.
+// LayerNorm forward and backward: float64 oracle at every SIMD level and on
+// every device (with and without weight/bias, odd sizes, rows with a large
+// mean, many rows so the backward's per-task / per-block partials are summed;
+// CUDA: warp-per-row and block-per-row sizes), finite differences, bad input.
 import t from 'tap';
 import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
 import { layerNormBackward, layerNormForward } from '../lib/ops/layernorm';
-import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, uniform } from './oracle';
+import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, testDevices, uniform } from './oracle';
 
 interface Ref {
   out: Float64Array;
@@ -57,21 +58,21 @@ function refBackward(d: ArrayLike<number>, x: ArrayLike<number>, w: ArrayLike<nu
   return { dx, dw, db };
 }
 
-function check(t: Test, N: number, C: number, hasW: boolean, hasB: boolean, seed: number, offset = 0): void {
+function check(t: Test, N: number, C: number, hasW: boolean, hasB: boolean, seed: number, offset = 0, device: cg.Device = 'cpu'): void {
   const xv = uniform(N * C, seed, -3, 3).map((v, i) => Math.fround(v + offset + (i % C === 0 ? 0.5 : 0)));
   const wv = hasW ? uniform(C, seed + 1, 0.5, 2) : null;
   const bv = hasB ? uniform(C, seed + 2, -1, 1) : null;
   const dv = uniform(N * C, seed + 3, -1, 1);
   const eps = 1e-5;
-  const label = `N=${N} C=${C}${hasW ? ' weight' : ''}${hasB ? ' bias' : ''}${offset ? ` mean ${offset}` : ''}`;
+  const label = `${device === 'cpu' ? '' : `${device} `}N=${N} C=${C}${hasW ? ' weight' : ''}${hasB ? ' bias' : ''}${offset ? ` mean ${offset}` : ''}`;
   const ref = refForward(xv, wv, bv, N, C, eps);
-  const got = layerNormForward(f32(xv, [N, C]), wv && f32(wv, [C]), bv && f32(bv, [C]), eps);
+  const got = layerNormForward(f32(xv, [N, C], device), wv && f32(wv, [C], device), bv && f32(bv, [C], device), eps);
   assertClose(t, got.out.toArray(), ref.out, 2e-5, 1e-5, `forward out ${label}`);
   assertClose(t, got.mean.toArray(), ref.mean, 1e-6, 1e-6, `forward mean ${label}`);
   assertClose(t, got.rstd.toArray(), ref.rstd, 0, 1e-5, `forward rstd ${label}`);
   if (offset) return; // backward takes float32 statistics; a large mean loses digits there by construction
   // Backward fed the float64 statistics (rounded to float32), compared with the float64 gradients.
-  const g = layerNormBackward(f32(dv, [N, C]), f32(xv, [N, C]), wv && f32(wv, [C]), f32(ref.mean, [N]), f32(ref.rstd, [N]));
+  const g = layerNormBackward(f32(dv, [N, C], device), f32(xv, [N, C], device), wv && f32(wv, [C], device), f32(ref.mean, [N], device), f32(ref.rstd, [N], device));
   const r = refBackward(dv, xv, wv, Float32Array.from(ref.mean), Float32Array.from(ref.rstd), N, C);
   assertClose(t, g.dx.toArray(), r.dx, 2e-5, 1e-4, `backward dx ${label}`);
   assertClose(t, g.dweight.toArray(), r.dw, 1e-4 * Math.sqrt(N), 1e-4, `backward dweight ${label}`);
@@ -89,6 +90,25 @@ t.test('forward and backward match the float64 reference at every SIMD level', (
     check(t, 3, 33, false, false, (seed += 4), -3e5);
   }),
 );
+
+// CUDA: warp-per-row register slots (C <= 1024, float4 when C % 4 == 0), block-per-row rows
+// (C > 1024, single-pass shifted statistics; rows off a 16-byte boundary when C % 4 != 0), and
+// enough rows for several backward blocks. Same tolerances as the CPU (no transcendental
+// functions here: IEEE sqrt and division on the GPU as in the emulator).
+t.test('every device matches the float64 reference (CUDA when present)', async (t) => {
+  for (const device of testDevices()) {
+    let seed = 300;
+    for (const C of [1, 7, 33, 100, 257, 768, 1024]) for (const N of [1, 7]) check(t, N, C, true, true, (seed += 4), 0, device);
+    for (const [w, b] of [[false, false], [true, false], [false, true]]) check(t, 5, 33, w, b, (seed += 4), 0, device);
+    for (const [w, b] of [[false, false], [true, false]]) check(t, 3, 1500, w, b, (seed += 4), 0, device);
+    check(t, 3, 1025, true, true, (seed += 4), 0, device);
+    check(t, 2, 5000, true, true, (seed += 4), 0, device);
+    check(t, 300, 48, true, true, (seed += 4), 0, device); // many backward blocks
+    check(t, 70, 1100, true, true, (seed += 4), 0, device); // block rows, several rows a block
+    check(t, 7, 257, true, true, (seed += 4), 1e4, device); // large mean: no cancellation
+    check(t, 3, 2001, true, true, (seed += 4), -3e3, device);
+  }
+});
 
 t.test('backward agrees with central finite differences', async (t) => {
   const N = 3;

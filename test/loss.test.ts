@@ -1,12 +1,15 @@
-// Cross-entropy forward and backward: float64 oracle at every SIMD level (all
-// reductions, ignored rows), the fused kernel against its unfused composition
-// (logSoftmax + gather + mean), finite differences, edge cases, bad input.
+// Cross-entropy forward and backward: float64 oracle at every SIMD level and
+// on every device (all reductions, ignored rows; CUDA: warp rows, block rows up
+// to the GPT-2 vocabulary), the fused kernel against its unfused composition
+// (logSoftmax + gather + mean), finite differences, edge cases, bad input
+// (CUDA targets: checked on the device, raised at the next sync).
 import t from 'tap';
+import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
 import { crossEntropyBackward, Reduction } from '../lib/ops/loss';
 import { logSoftmaxBackward } from '../lib/ops/softmax';
-import { assertClose, f32, forEachSimd, numericGrad, ODD_SIZES, uniform } from './oracle';
+import { assertClose, f32, forEachSimd, numericGrad, ODD_SIZES, testDevices, uniform } from './oracle';
 
 const IGN = -100;
 
@@ -53,33 +56,61 @@ function targets(N: number, C: number, seed: number, ignoreEvery = 4): Int32Arra
   return Int32Array.from(u, (v, n) => (n % ignoreEvery === 1 ? IGN : Math.min(C - 1, Math.floor(v * C))));
 }
 
-const i32 = (v: ArrayLike<number>) => cg.tensor(Int32Array.from(v), { shape: [v.length] });
+const i32 = (v: ArrayLike<number>, device?: cg.Device) => cg.tensor(Int32Array.from(v), { shape: [v.length], device });
+
+function checkShapes(t: Test, shapes: [number, number][], seed: number, device: cg.Device = 'cpu'): void {
+  for (const [N, C] of shapes) {
+    const xv = uniform(N * C, seed++, -10, 10);
+    for (let c = 0; c < C; c++) xv[c] += 200; // a row far from zero
+    const tg = targets(N, C, seed++);
+    const x = f32(xv, [N, C], device);
+    const tt = i32(tg, device);
+    const losses = refLosses(xv, tg, N, C);
+    for (const red of ['mean', 'sum', 'none'] as Reduction[]) {
+      const label = `${device === 'cpu' ? '' : `${device} `}N=${N} C=${C} ${red}`;
+      assertClose(t, cg.crossEntropy(x, tt, { reduction: red }).toArray(), refReduce(losses, tg, red), 1e-5, 1e-5, `forward ${label}`);
+      const dv = red === 'none' ? uniform(N, seed++, -2, 2) : Float64Array.of(0.75);
+      const k = count(tg);
+      const g = Array.from({ length: N }, (_, n) => (red === 'none' ? dv[n] : red === 'mean' ? 0.75 / k : 0.75));
+      const dloss = red === 'none' ? f32(dv, [N], device) : 0.75;
+      assertClose(t, crossEntropyBackward(dloss, x, tt, { reduction: red }).toArray(), refGrad(xv, tg, g, N, C), 1e-6, 1e-4, `backward ${label}`);
+    }
+  }
+}
 
 t.test('forward and backward match the float64 reference at every SIMD level', (t) =>
   forEachSimd(t, (t) => {
-    let seed = 1;
     const shapes: [number, number][] = [];
     for (const C of ODD_SIZES) for (const N of [1, 7, 33]) shapes.push([N, C]);
     shapes.push([3, 4099]);
-    for (const [N, C] of shapes) {
-      const xv = uniform(N * C, seed++, -10, 10);
-      for (let c = 0; c < C; c++) xv[c] += 200; // a row far from zero
-      const tg = targets(N, C, seed++);
-      const x = f32(xv, [N, C]);
-      const tt = i32(tg);
-      const losses = refLosses(xv, tg, N, C);
-      for (const red of ['mean', 'sum', 'none'] as Reduction[]) {
-        const label = `N=${N} C=${C} ${red}`;
-        assertClose(t, cg.crossEntropy(x, tt, { reduction: red }).toArray(), refReduce(losses, tg, red), 1e-5, 1e-5, `forward ${label}`);
-        const dv = red === 'none' ? uniform(N, seed++, -2, 2) : Float64Array.of(0.75);
-        const k = count(tg);
-        const g = Array.from({ length: N }, (_, n) => (red === 'none' ? dv[n] : red === 'mean' ? 0.75 / k : 0.75));
-        const dloss = red === 'none' ? f32(dv, [N]) : 0.75;
-        assertClose(t, crossEntropyBackward(dloss, x, tt, { reduction: red }).toArray(), refGrad(xv, tg, g, N, C), 1e-6, 1e-4, `backward ${label}`);
-      }
-    }
+    checkShapes(t, shapes, 1);
   }),
 );
+
+// CUDA: a warp per row up to C = 1024, a block per row above (256 / 512 / 1024 threads), rows
+// off a 16-byte boundary for odd C, the GPT-2 vocabulary. Tolerances as the CPU's: they cover
+// the GPU's expf / logf (2 ulp / 1 ulp) as well as the emulator's libm.
+t.test('every device matches the float64 reference (CUDA when present)', async (t) => {
+  const shapes: [number, number][] = [[1, 1], [7, 33], [9, 256], [33, 257], [5, 1024], [6, 1025], [3, 4099], [2, 8200], [2, 50257]];
+  for (const device of testDevices()) checkShapes(t, shapes, 700, device);
+});
+
+t.test('CUDA targets are checked on the device: RangeError at the next sync', async (t) => {
+  if (!cg.cuda.available()) return;
+  for (const C of [4, 1500]) {
+    const x = cg.randn([3, C], { seed: 2, device: 'cuda' });
+    const bad = i32([0, C, IGN], 'cuda');
+    const msg = `cudagrad.crossEntropy: index ${C} is out of range [0, ${C}) at position 1 (detected on the GPU)`;
+    const loss = cg.crossEntropy(x, bad); // no host read of the targets: no error yet
+    t.throws(() => loss.toArray(), { name: 'RangeError', message: msg }, `C=${C} forward`);
+    const none = cg.crossEntropy(x, i32([-1, 0, 1], 'cuda'), { reduction: 'none' });
+    t.throws(() => none.toArray(), { name: 'RangeError', message: `cudagrad.crossEntropy: index -1 is out of range [0, ${C}) at position 0 (detected on the GPU)` });
+    const g = crossEntropyBackward(1, x, bad);
+    t.throws(() => g.toArray(), { name: 'RangeError', message: msg }, `C=${C} backward`);
+    // The error is raised once; the device then works normally.
+    t.equal(cg.crossEntropy(x, i32([IGN, IGN, IGN], 'cuda')).item(), 0);
+  }
+});
 
 t.test('fused kernel equals the unfused logSoftmax + gather + mean', async (t) => {
   const N = 33;
@@ -133,6 +164,24 @@ t.test('edge cases: ignoreIndex, all ignored, empty, dloss tensor', async (t) =>
   // C = 1: loss 0, gradient 0.
   t.same(Array.from(cg.crossEntropy(cg.tensor([[5], [-3]]), i32([0, 0]), { reduction: 'none' }).toArray()), [0, 0]);
   t.same(Array.from(crossEntropyBackward(1, cg.tensor([[5], [-3]]), i32([0, 0])).toArray()), [0, 0]);
+});
+
+t.test('every device: all ignored, custom ignoreIndex, empty batch, C = 1', async (t) => {
+  for (const device of testDevices()) {
+    const x = cg.randn([3, 4], { seed: 1, device });
+    const all = i32([IGN, IGN, IGN], device);
+    t.equal(cg.crossEntropy(x, all).item(), 0, `${device}: all ignored, mean`);
+    t.same(Array.from(crossEntropyBackward(1, x, all).toArray()), new Array(12).fill(0), `${device}: all ignored, gradient`);
+    const want = refLosses(x.toArray(), [2, 7, 0], 3, 4, 7);
+    assertClose(t, [cg.crossEntropy(x, i32([2, 7, 0], device), { ignoreIndex: 7 }).item()], [(want[0] + want[2]) / 2], 1e-6, 1e-6, `${device}: ignoreIndex 7`);
+    const e = cg.zeros([0, 5], { device });
+    const et = cg.zeros([0], { dtype: 'int32', device });
+    t.equal(cg.crossEntropy(e, et).item(), 0, `${device}: empty batch`);
+    t.same(crossEntropyBackward(1, e, et).shape, [0, 5]);
+    const one = cg.tensor([[5], [-3]], { device });
+    t.same(Array.from(cg.crossEntropy(one, i32([0, 0], device), { reduction: 'none' }).toArray()), [0, 0], `${device}: C = 1`);
+    t.same(Array.from(crossEntropyBackward(1, one, i32([0, 0], device)).toArray()), [0, 0]);
+  }
 });
 
 t.test('bad input', async (t) => {

@@ -1,12 +1,14 @@
 // Optimizer updates against float64 re-implementations of torch 1.13's
 // documented update rules (torch.optim.SGD, Adam, AdamW) over several steps at
-// every SIMD level; gradient norm and clipping (torch.nn.utils.clip_grad_norm_);
-// in-place semantics; bad input.
+// every SIMD level and on every device; gradient norm and clipping
+// (torch.nn.utils.clip_grad_norm_), CUDA included; in-place semantics; bad
+// input.
 import t from 'tap';
+import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
 import { AdamOptions, SgdOptions } from '../lib/ops/optim';
-import { assertClose, f32, forEachSimd, ODD_SIZES, uniform } from './oracle';
+import { assertClose, f32, forEachSimd, ODD_SIZES, testDevices, uniform } from './oracle';
 
 const STEPS = 5;
 
@@ -60,38 +62,72 @@ const adamCases: Required<Omit<AdamOptions, 'step'>>[] = [
   { lr: 0.01, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.1 },
 ];
 
-t.test('SGD, Adam, AdamW match float64 torch update rules over several steps at every SIMD level', (t) =>
-  forEachSimd(t, (t) => {
-    let seed = 1;
-    for (const n of [...ODD_SIZES, 100003]) {
-      const p0 = uniform(n, seed++, -2, 2);
-      const grads = Array.from({ length: STEPS }, () => uniform(n, seed++, -1, 1));
-      for (const o of sgdCases) {
-        const p = f32(p0, [n]);
-        const buf = o.momentum ? cg.full([n], 123) : null; // junk: the first step must overwrite it
-        grads.forEach((g, k) => cg.sgdStep(p, f32(g, [n]), buf, { ...o, firstStep: k === 0 }));
-        const ref = refSgd(p0, grads, o);
-        const label = `sgd n=${n} ${JSON.stringify(o)}`;
+function checkSteps(t: Test, sizes: number[], seed: number, device: cg.Device = 'cpu'): void {
+  const dev = device === 'cpu' ? '' : `${device} `;
+  for (const n of sizes) {
+    const p0 = uniform(n, seed++, -2, 2);
+    const grads = Array.from({ length: STEPS }, () => uniform(n, seed++, -1, 1));
+    for (const o of sgdCases) {
+      const p = f32(p0, [n], device);
+      const buf = o.momentum ? cg.full([n], 123, { device }) : null; // junk: the first step must overwrite it
+      grads.forEach((g, k) => cg.sgdStep(p, f32(g, [n], device), buf, { ...o, firstStep: k === 0 }));
+      const ref = refSgd(p0, grads, o);
+      const label = `${dev}sgd n=${n} ${JSON.stringify(o)}`;
+      assertClose(t, p.toArray(), ref.p, 1e-6, 1e-5, label);
+      if (buf) assertClose(t, buf.toArray(), ref.buf, 1e-6, 1e-5, `${label} buffer`);
+    }
+    for (const decoupled of [false, true]) {
+      for (const o of adamCases) {
+        const p = f32(p0, [n], device);
+        const m = cg.zeros([n], { device });
+        const v = cg.zeros([n], { device });
+        const step = decoupled ? cg.adamwStep : cg.adamStep;
+        grads.forEach((g, k) => step(p, f32(g, [n], device), m, v, { ...o, step: k + 1 }));
+        const ref = refAdam(p0, grads, o, decoupled);
+        const label = `${dev}${decoupled ? 'adamw' : 'adam'} n=${n} ${JSON.stringify(o)}`;
         assertClose(t, p.toArray(), ref.p, 1e-6, 1e-5, label);
-        if (buf) assertClose(t, buf.toArray(), ref.buf, 1e-6, 1e-5, `${label} buffer`);
-      }
-      for (const decoupled of [false, true]) {
-        for (const o of adamCases) {
-          const p = f32(p0, [n]);
-          const m = cg.zeros([n]);
-          const v = cg.zeros([n]);
-          const step = decoupled ? cg.adamwStep : cg.adamStep;
-          grads.forEach((g, k) => step(p, f32(g, [n]), m, v, { ...o, step: k + 1 }));
-          const ref = refAdam(p0, grads, o, decoupled);
-          const label = `${decoupled ? 'adamw' : 'adam'} n=${n} ${JSON.stringify(o)}`;
-          assertClose(t, p.toArray(), ref.p, 1e-6, 1e-5, label);
-          assertClose(t, m.toArray(), ref.m, 1e-7, 1e-5, `${label} m`);
-          assertClose(t, v.toArray(), ref.v, 1e-9, 1e-5, `${label} v`);
-        }
+        assertClose(t, m.toArray(), ref.m, 1e-7, 1e-5, `${label} m`);
+        assertClose(t, v.toArray(), ref.v, 1e-9, 1e-5, `${label} v`);
       }
     }
-  }),
+  }
+}
+
+t.test('SGD, Adam, AdamW match float64 torch update rules over several steps at every SIMD level', (t) =>
+  forEachSimd(t, (t) => checkSteps(t, [...ODD_SIZES, 100003], 1)),
 );
+
+// CUDA: float4 bodies with scalar tails (sizes 1, 7, 33, 257, 4099); the same
+// tolerances (no transcendental functions: IEEE sqrt and division on the GPU).
+t.test('every device: SGD, Adam, AdamW match the float64 update rules (CUDA when present)', async (t) => {
+  for (const device of testDevices()) checkSteps(t, [...ODD_SIZES, 4099], 200, device);
+});
+
+t.test('every device: gradNorm and clipGradNorm (CUDA: two-stage device sums, device-side clip factor)', async (t) => {
+  for (const device of testDevices()) {
+    const sizes = [...ODD_SIZES, 0, 5000, 70001];
+    const vals = sizes.map((n, k) => uniform(n, 80 + k, -3, 3));
+    const ref = Math.sqrt(vals.reduce((a, v) => a + v.reduce((s, x) => s + x * x, 0), 0));
+    const ts = vals.map((v) => f32(v, [v.length], device));
+    assertClose(t, [cg.gradNorm(ts)], [ref], 0, 1e-12, `${device} gradNorm vs float64`);
+    t.equal(cg.clipGradNorm(ts, ref * 2), cg.gradNorm(ts), `${device}: not clipped below maxNorm`);
+    t.same(Array.from(ts[3].toArray()), Array.from(Float32Array.from(vals[3])), `${device}: values unchanged`);
+    const norm = cg.clipGradNorm(ts, 1.5);
+    assertClose(t, [norm], [ref], 0, 1e-12, `${device}: returned norm is the pre-clip norm`);
+    const coef = Math.fround(1.5 / (ref + 1e-6));
+    ts.forEach((x, k) => assertClose(t, x.toArray(), Array.from(vals[k], (v) => Math.fround(v) * coef), 1e-7, 1e-6, `${device} clipped tensor ${k}`));
+    assertClose(t, [cg.gradNorm(ts)], [1.5], 0, 1e-6, `${device} norm after clipping`);
+    // Float64 accumulation, special values, empty.
+    assertClose(t, [cg.gradNorm([cg.tensor([3e20, 4e20], { device }), cg.tensor([0], { device })])], [5e20], 0, 1e-6, `${device} huge values`);
+    assertClose(t, [cg.gradNorm([cg.tensor([3e-25, 4e-25], { device })])], [5e-25], 0, 1e-6, `${device} tiny values`);
+    t.equal(cg.gradNorm([cg.zeros([0], { device }), cg.zeros([5], { device })]), 0);
+    t.ok(Number.isNaN(cg.gradNorm([cg.zeros([3000], { device }), cg.tensor([NaN], { device })])), `${device}: NaN propagates`);
+    t.equal(cg.gradNorm([cg.tensor([1, -Infinity], { device })]), Infinity);
+    const g = cg.tensor([1e6, 2], { device });
+    cg.clipGradNorm([g], Infinity);
+    t.same(Array.from(g.toArray()), [1e6, 2], `${device}: infinite maxNorm never clips`);
+  }
+});
 
 t.test('defaults: Adam weight decay 0, AdamW 1e-2; SGD without a buffer when momentum is 0', async (t) => {
   const p0 = uniform(33, 5, -1, 1);

@@ -1,12 +1,14 @@
-// Shape ops forward and backward against naive references: every permutation
-// of 3-D and 4-D shapes (tiled and row-copy paths, both dtypes), Python slice
-// semantics, concat/split, torch.gather and its scatter-add backward, finite
-// differences, bad input with exact messages.
+// Shape ops forward and backward against naive references, on every device
+// (CUDA: swap tiles for the last-two and attention transposes, plane tiles,
+// uint4 row copies, batched concat copies): every permutation of 3-D and 4-D
+// shapes (both dtypes), Python slice semantics, concat/split, torch.gather and
+// its scatter-add backward, finite differences, bad input with exact messages,
+// and out-of-range gather indices found on the GPU (RangeError at toArray).
 import t from 'tap';
 
 import * as cg from '../lib/index';
 import { concatBackward, gatherBackward, permuteBackward, sliceBackward } from '../lib/ops/shape';
-import { assertClose, dot, f32, numericGrad, uniform } from './oracle';
+import { assertClose, dot, f32, numericGrad, testDevices, uniform } from './oracle';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -45,35 +47,47 @@ function permutations(n: number): number[][] {
 
 const ints = (n: number, seed: number) => Int32Array.from(uniform(n, seed, -1000, 1000), Math.round);
 
-t.test('permute: every permutation of 3-D and 4-D shapes, float32 and int32', async (t) => {
-  for (const shape of [[7, 33, 5], [2, 3, 4, 5], [1, 7, 1, 33], [33, 257, 3], [3, 65, 40]]) {
-    const xv = uniform(size(shape), shape.length, -1, 1);
-    const x = f32(xv, shape);
-    const xi = cg.tensor(ints(size(shape), 1), { shape });
-    for (const dims of permutations(shape.length)) {
-      const label = `${JSON.stringify(shape)} by ${JSON.stringify(dims)}`;
-      const y = cg.permute(x, dims);
-      t.same(y.shape, dims.map((d) => shape[d]), `${label} shape`);
-      assertClose(t, y.toArray(), refPermute(xv, shape, dims), 0, 0, label);
-      t.same(Array.from(cg.permute(xi, dims).toArray()), refPermute(xi.toArray(), shape, dims), `${label} int32`);
-      assertClose(t, permuteBackward(y, dims).toArray(), xv, 0, 0, `${label} backward is the inverse`);
+t.test('permute: every permutation of 3-D and 4-D shapes, float32 and int32, on every device', async (t) => {
+  // [2, 9, 5, 2], [3, 6, 4, 7]: the attention swap with 2- and 7-word rows (CUDA swap tiles, partial)
+  const shapes = [[7, 33, 5], [2, 3, 4, 5], [1, 7, 1, 33], [33, 257, 3], [3, 65, 40], [2, 9, 5, 2], [3, 6, 4, 7], [31, 32, 33]];
+  for (const device of testDevices()) {
+    for (const shape of shapes) {
+      const xv = uniform(size(shape), shape.length, -1, 1);
+      const x = f32(xv, shape, device);
+      const iv = ints(size(shape), 1);
+      const xi = cg.tensor(iv, { shape, device });
+      for (const dims of permutations(shape.length)) {
+        const label = `${device} ${JSON.stringify(shape)} by ${JSON.stringify(dims)}`;
+        const y = cg.permute(x, dims);
+        t.same([y.shape, y.device], [dims.map((d) => shape[d]), device], `${label} shape`);
+        assertClose(t, y.toArray(), refPermute(xv, shape, dims), 0, 0, label);
+        t.same(Array.from(cg.permute(xi, dims).toArray()), refPermute(iv, shape, dims), `${label} int32`);
+        assertClose(t, permuteBackward(y, dims).toArray(), xv, 0, 0, `${label} backward is the inverse`);
+      }
     }
   }
 });
 
-t.test('permute: attention layouts and big last-two transposes (threads, partial tiles)', async (t) => {
-  for (const [shape, dims] of [
-    [[2, 33, 3, 17], [0, 2, 1, 3]],
-    [[8, 256, 8, 64], [0, 2, 1, 3]],
-    [[3, 257, 129], [0, 2, 1]],
-    [[2, 3, 70, 65], [0, 1, 3, 2]],
-    [[100003], [0]],
-    [[65, 66], [-1, -2]],
-  ] as [number[], number[]][]) {
-    const xv = uniform(size(shape), 7, -1, 1);
-    const y = cg.permute(f32(xv, shape), dims);
-    const nd = shape.length;
-    assertClose(t, y.toArray(), refPermute(xv, shape, dims.map((d) => (d < 0 ? d + nd : d))), 0, 0, `${JSON.stringify(shape)} by ${JSON.stringify(dims)}`);
+t.test('permute: attention layouts and big last-two transposes (threads, partial tiles), on every device', async (t) => {
+  for (const device of testDevices()) {
+    for (const [shape, dims] of [
+      [[2, 33, 3, 17], [0, 2, 1, 3]],
+      [[8, 256, 8, 64], [0, 2, 1, 3]],
+      [[8, 8, 256, 64], [0, 2, 1, 3]],
+      [[3, 70, 5, 4], [0, 2, 1, 3]],
+      [[2, 5, 70, 3], [0, 2, 1, 3]],
+      [[3, 257, 129], [0, 2, 1]],
+      [[2, 3, 70, 65], [0, 1, 3, 2]],
+      [[33, 4, 65], [2, 1, 0]],
+      [[100003], [0]],
+      [[65, 66], [-1, -2]],
+    ] as [number[], number[]][]) {
+      const xv = uniform(size(shape), 7, -1, 1);
+      const y = cg.permute(f32(xv, shape, device), dims);
+      const nd = shape.length;
+      const want = refPermute(xv, shape, dims.map((d) => (d < 0 ? d + nd : d)));
+      assertClose(t, y.toArray(), want, 0, 0, `${device} ${JSON.stringify(shape)} by ${JSON.stringify(dims)}`);
+    }
   }
   const x = f32(uniform(6, 1), [2, 3]);
   assertClose(t, cg.transpose(x, 0, 1).toArray(), refPermute(x.toArray(), [2, 3], [1, 0]), 0, 0, 'transpose');
@@ -85,40 +99,47 @@ t.test('permute: attention layouts and big last-two transposes (threads, partial
   t.same(cg.permute(cg.zeros([0, 3]), [1, 0]).shape, [3, 0]);
 });
 
-t.test('slice: Python semantics (negative, clamped, empty), both dtypes; backward', async (t) => {
-  const shape = [4, 7, 3];
-  const xv = uniform(size(shape), 3, -1, 1);
-  const x = f32(xv, shape);
-  const xi = cg.tensor(ints(size(shape), 2), { shape });
+t.test('slice: Python semantics (negative, clamped, empty), both dtypes; backward; on every device', async (t) => {
   const bounds: [number, number | undefined][] = [
-    [0, undefined], [2, 5], [-3, undefined], [-3, -1], [5, 2], [-100, 100], [7, 9], [0, 0], [-1, undefined], [3, -100],
+    [0, undefined], [2, 5], [-3, undefined], [-3, -1], [5, 2], [-100, 100], [7, 9], [0, 0], [-1, undefined], [3, -100], [4, 8],
   ];
-  for (let axis = -3; axis < 3; axis++) {
-    const a = axis < 0 ? axis + 3 : axis;
-    for (const [start, end] of bounds) {
-      // Array.prototype.slice has Python's rules for negative and out-of-range bounds.
-      const keep = Array.from({ length: shape[a] }, (_, i) => i).slice(start, end);
-      const os = shape.slice();
-      os[a] = keep.length;
-      const want = Array.from({ length: size(os) }, (_, i) => {
-        const idx = unflat(i, os);
-        idx[a] = keep[idx[a]];
-        return idx.reduce((acc, c, d) => acc + c * strides(shape)[d], 0);
-      });
-      const label = `axis ${axis} [${start}:${end}]`;
-      const y = cg.slice(x, axis, start, end);
-      t.same(y.shape, os, `${label} shape`);
-      assertClose(t, y.toArray(), want.map((j) => xv[j]), 0, 0, label);
-      t.same(Array.from(xi.slice(axis, start, end).toArray()), want.map((j) => xi.toArray()[j]), `${label} int32`);
-      const dv = uniform(size(os), 9, -1, 1);
-      const g = new Float64Array(size(shape));
-      want.forEach((j, i) => (g[j] = dv[i]));
-      assertClose(t, sliceBackward(f32(dv, os), shape, axis, start, end).toArray(), g, 0, 0, `${label} backward`);
+  // [4, 8, 12]: rows and offsets in multiples of 4 words (CUDA uint4 copies) for some bounds
+  for (const device of testDevices()) {
+    for (const shape of [[4, 7, 3], [4, 8, 12]]) {
+      const xv = uniform(size(shape), 3, -1, 1);
+      const x = f32(xv, shape, device);
+      const iv = ints(size(shape), 2);
+      const xi = cg.tensor(iv, { shape, device });
+      for (let axis = -3; axis < 3; axis++) {
+        const a = axis < 0 ? axis + 3 : axis;
+        for (const [start, end] of bounds) {
+          // Array.prototype.slice has Python's rules for negative and out-of-range bounds.
+          const keep = Array.from({ length: shape[a] }, (_, i) => i).slice(start, end);
+          const os = shape.slice();
+          os[a] = keep.length;
+          const want = Array.from({ length: size(os) }, (_, i) => {
+            const idx = unflat(i, os);
+            idx[a] = keep[idx[a]];
+            return idx.reduce((acc, c, d) => acc + c * strides(shape)[d], 0);
+          });
+          const label = `${device} ${JSON.stringify(shape)} axis ${axis} [${start}:${end}]`;
+          const y = cg.slice(x, axis, start, end);
+          t.same([y.shape, y.device], [os, device], `${label} shape`);
+          assertClose(t, y.toArray(), want.map((j) => xv[j]), 0, 0, label);
+          t.same(Array.from(xi.slice(axis, start, end).toArray()), want.map((j) => iv[j]), `${label} int32`);
+          const dv = uniform(size(os), 9, -1, 1);
+          const g = new Float64Array(size(shape));
+          want.forEach((j, i) => (g[j] = dv[i]));
+          assertClose(t, sliceBackward(f32(dv, os, device), shape, axis, start, end).toArray(), g, 0, 0, `${label} backward`);
+        }
+      }
     }
+    const bv = uniform(300 * 301, 4);
+    const big = f32(bv, [300, 301], device);
+    assertClose(t, cg.slice(big, 1, 1, 300).toArray(), refSlice2(bv, 300, 301, 1, 300), 0, 0, `${device} big slice over threads`);
+    const back = sliceBackward(cg.slice(big, 0, 10, 290), [300, 301], 0, 10, 290).toArray();
+    assertClose(t, back, zeroRows(bv, 301, 10, 290), 0, 0, `${device} big backward`);
   }
-  const big = f32(uniform(300 * 301, 4), [300, 301]);
-  assertClose(t, cg.slice(big, 1, 1, 300).toArray(), refSlice2(big.toArray(), 300, 301, 1, 300), 0, 0, 'big slice over threads');
-  assertClose(t, sliceBackward(cg.slice(big, 0, 10, 290), [300, 301], 0, 10, 290).toArray(), zeroRows(big.toArray(), 301, 10, 290), 0, 0, 'big backward');
 });
 
 function refSlice2(v: ArrayLike<number>, rows: number, cols: number, a: number, b: number): number[] {
@@ -131,95 +152,136 @@ function zeroRows(v: ArrayLike<number>, cols: number, a: number, b: number): num
   return Array.from(v, (x, i) => (Math.floor(i / cols) >= a && Math.floor(i / cols) < b ? x : 0));
 }
 
-t.test('concat along every axis, both dtypes; backward splits', async (t) => {
-  const base = [3, 4, 5];
-  for (let axis = 0; axis < 3; axis++) {
-    const lens = [2, 0, 7, 1];
-    const shapes = lens.map((n) => base.map((s, d) => (d === axis ? n : s)));
-    const vals = shapes.map((s, k) => uniform(size(s), 20 + k, -1, 1));
-    const xs = shapes.map((s, k) => f32(vals[k], s));
-    const y = cg.concat(xs, axis);
-    const os = base.map((s, d) => (d === axis ? lens.reduce((a, b) => a + b) : s));
-    t.same(y.shape, os);
-    // reference: for each output element find which input it came from
-    const want = Array.from({ length: size(os) }, (_, i) => {
-      const idx = unflat(i, os);
-      let k = 0;
-      while (idx[axis] >= lens[k]) idx[axis] -= lens[k++];
-      return vals[k][idx.reduce((acc, c, d) => acc + c * strides(shapes[k])[d], 0)];
-    });
-    assertClose(t, y.toArray(), want, 0, 0, `concat axis ${axis}`);
-    assertClose(t, cg.concat(xs, axis - 3).toArray(), want, 0, 0, `concat axis ${axis - 3}`);
-    const parts = concatBackward(y, lens, axis);
-    parts.forEach((p, k) => {
-      t.same(p.shape, shapes[k]);
-      assertClose(t, p.toArray(), vals[k], 0, 0, `split piece ${k} axis ${axis}`);
-    });
-    const yi = cg.concat(xs.map((x) => cg.tensor(Int32Array.from(x.toArray(), (v) => Math.round(v * 100)), { shape: x.shape })), axis);
-    t.same(Array.from(yi.toArray()), want.map((v) => Math.round(Math.fround(v) * 100)), `concat int32 axis ${axis}`);
+t.test('concat along every axis, both dtypes; backward splits; on every device', async (t) => {
+  // [3, 4, 8] with lens of multiples of 4: aligned uint4 copies on CUDA; 11 inputs: more than one launch (8 per launch)
+  for (const device of testDevices()) {
+    for (const [base, lens] of [
+      [[3, 4, 5], [2, 0, 7, 1]],
+      [[3, 4, 8], [4, 8, 0, 4]],
+      [[2, 3, 5], [1, 2, 3, 0, 1, 1, 2, 4, 1, 3, 2]],
+    ] as [number[], number[]][]) {
+      for (let axis = 0; axis < 3; axis++) {
+        const shapes = lens.map((n) => base.map((s, d) => (d === axis ? n : s)));
+        const vals = shapes.map((s, k) => uniform(size(s), 20 + k, -1, 1));
+        const xs = shapes.map((s, k) => f32(vals[k], s, device));
+        const y = cg.concat(xs, axis);
+        const os = base.map((s, d) => (d === axis ? lens.reduce((a, b) => a + b) : s));
+        t.same([y.shape, y.device], [os, device]);
+        // reference: for each output element find which input it came from
+        const want = Array.from({ length: size(os) }, (_, i) => {
+          const idx = unflat(i, os);
+          let k = 0;
+          while (idx[axis] >= lens[k]) idx[axis] -= lens[k++];
+          return vals[k][idx.reduce((acc, c, d) => acc + c * strides(shapes[k])[d], 0)];
+        });
+        const label = `${device} ${JSON.stringify(base)} ${lens.length} inputs axis`;
+        assertClose(t, y.toArray(), want, 0, 0, `concat ${label} ${axis}`);
+        assertClose(t, cg.concat(xs, axis - 3).toArray(), want, 0, 0, `concat ${label} ${axis - 3}`);
+        const parts = concatBackward(y, lens, axis);
+        parts.forEach((p, k) => {
+          t.same(p.shape, shapes[k]);
+          assertClose(t, p.toArray(), vals[k], 0, 0, `split piece ${k} ${label} ${axis}`);
+        });
+        const ints32 = xs.map((x, k) => cg.tensor(Int32Array.from(vals[k], (v) => Math.round(v * 100)), { shape: x.shape, device }));
+        t.same(Array.from(cg.concat(ints32, axis).toArray()), want.map((v) => Math.round(Math.fround(v) * 100)), `concat int32 ${label} ${axis}`);
+      }
+    }
+    const bv = [uniform(70000, 1), uniform(50001, 2)];
+    const big = [f32(bv[0], [70000], device), f32(bv[1], [50001], device)];
+    assertClose(t, cg.concat(big).toArray(), [...Float32Array.from(bv[0]), ...Float32Array.from(bv[1])], 0, 0, `${device} big concat over threads`);
+    t.same(cg.concat([cg.zeros([2, 3], { device })], 1).shape, [2, 3]);
   }
-  const big = [f32(uniform(70000, 1), [70000]), f32(uniform(50001, 2), [50001])];
-  assertClose(t, cg.concat(big).toArray(), [...big[0].toArray(), ...big[1].toArray()], 0, 0, 'big concat over threads');
-  t.same(cg.concat([cg.zeros([2, 3])], 1).shape, [2, 3]);
 });
 
-t.test('gather (torch.gather) and its scatter-add backward', async (t) => {
+t.test('gather (torch.gather) and its scatter-add backward, on every device', async (t) => {
   const xshape = [4, 5, 6];
   const xv = uniform(size(xshape), 1, -1, 1);
-  const x = f32(xv, xshape);
-  const xi = cg.tensor(ints(size(xshape), 3), { shape: xshape });
-  for (let axis = 0; axis < 3; axis++) {
-    // index smaller than x in the other dims, larger along the axis, with repeats
-    const ishape = xshape.map((s, d) => (d === axis ? s + 3 : s - 1 - d));
-    const iv = Int32Array.from(uniform(size(ishape), 10 + axis, 0, xshape[axis] - 1e-6), Math.floor);
-    const index = cg.tensor(iv, { shape: ishape });
-    const st = strides(xshape);
-    const src = Array.from(iv, (v, p) => {
-      const idx = unflat(p, ishape);
-      idx[axis] = v;
-      return idx.reduce((acc, c, d) => acc + c * st[d], 0);
-    });
-    for (const ax of [axis, axis - 3]) {
-      const y = cg.gather(x, ax, index);
-      t.same(y.shape, ishape);
-      assertClose(t, y.toArray(), src.map((j) => xv[j]), 0, 0, `gather axis ${ax}`);
-      t.same(Array.from(cg.gather(xi, ax, index).toArray()), src.map((j) => xi.toArray()[j]), `gather int32 axis ${ax}`);
-      const dv = uniform(size(ishape), 30 + axis, -1, 1);
-      const g = new Float64Array(size(xshape));
-      src.forEach((j, p) => (g[j] += dv[p]));
-      assertClose(t, gatherBackward(f32(dv, ishape), index, ax, xshape).toArray(), g, 1e-6, 1e-6, `gather backward axis ${ax}`);
+  const xiv = ints(size(xshape), 3);
+  for (const device of testDevices()) {
+    const x = f32(xv, xshape, device);
+    const xi = cg.tensor(xiv, { shape: xshape, device });
+    for (let axis = 0; axis < 3; axis++) {
+      // index smaller than x in the other dims, larger along the axis, with repeats
+      const ishape = xshape.map((s, d) => (d === axis ? s + 3 : s - 1 - d));
+      const iv = Int32Array.from(uniform(size(ishape), 10 + axis, 0, xshape[axis] - 1e-6), Math.floor);
+      const index = cg.tensor(iv, { shape: ishape, device });
+      const st = strides(xshape);
+      const src = Array.from(iv, (v, p) => {
+        const idx = unflat(p, ishape);
+        idx[axis] = v;
+        return idx.reduce((acc, c, d) => acc + c * st[d], 0);
+      });
+      for (const ax of [axis, axis - 3]) {
+        const y = cg.gather(x, ax, index);
+        t.same([y.shape, y.device], [ishape, device]);
+        assertClose(t, y.toArray(), src.map((j) => xv[j]), 0, 0, `${device} gather axis ${ax}`);
+        t.same(Array.from(cg.gather(xi, ax, index).toArray()), src.map((j) => xiv[j]), `${device} gather int32 axis ${ax}`);
+        const dv = uniform(size(ishape), 30 + axis, -1, 1);
+        const g = new Float64Array(size(xshape));
+        src.forEach((j, p) => (g[j] += dv[p]));
+        const got = gatherBackward(f32(dv, ishape, device), index, ax, xshape).toArray();
+        assertClose(t, got, g, 1e-6, 1e-6, `${device} gather backward axis ${ax}`);
+      }
     }
+    // Embedding-like: big scatter with many repeats over threads, deterministic
+    const table = [1000, 8];
+    const iv = Int32Array.from(uniform(50000 * 8, 2, 0, 999.99), Math.floor);
+    const index = cg.tensor(iv, { shape: [50000, 8], device });
+    const dv = uniform(50000 * 8, 3, -1, 1);
+    const dout = f32(dv, [50000, 8], device);
+    const g = gatherBackward(dout, index, 0, table).toArray();
+    const want = new Float64Array(8000);
+    iv.forEach((v, p) => (want[v * 8 + (p % 8)] += dv[p]));
+    assertClose(t, g, want, 1e-4, 1e-5, `${device} big gather backward`);
+    t.ok(Buffer.from(gatherBackward(dout, index, 0, table).toArray().buffer).equals(Buffer.from(g.buffer)), `${device} big gather backward is deterministic`);
+    t.same(cg.gather(cg.tensor(2.5, { device }), 0, cg.tensor(0, { dtype: 'int32', device })).item(), 2.5, '0-d');
+    t.same(cg.gather(x, 1, cg.zeros([4, 0, 6], { dtype: 'int32', device })).shape, [4, 0, 6], 'empty index');
+    const e = gatherBackward(cg.zeros([4, 0, 6], { device }), cg.zeros([4, 0, 6], { dtype: 'int32', device }), 1, xshape);
+    t.same(Array.from(e.toArray()), new Array(size(xshape)).fill(0), 'empty index backward');
   }
-  // Embedding-like: big scatter with many repeats over threads, deterministic
-  const table = [1000, 8];
-  const iv = Int32Array.from(uniform(50000 * 8, 2, 0, 999.99), Math.floor);
-  const index = cg.tensor(iv, { shape: [50000, 8] });
-  const dout = f32(uniform(50000 * 8, 3, -1, 1), [50000, 8]);
-  const g = gatherBackward(dout, index, 0, table);
-  const want = new Float64Array(8000);
-  const dv = dout.toArray();
-  iv.forEach((v, p) => (want[v * 8 + (p % 8)] += dv[p]));
-  assertClose(t, g.toArray(), want, 1e-4, 1e-5, 'big gather backward');
-  t.same(cg.gather(cg.tensor(2.5), 0, cg.tensor(0, { dtype: 'int32' })).item(), 2.5, '0-d');
-  t.same(cg.gather(x, 1, cg.zeros([4, 0, 6], { dtype: 'int32' })).shape, [4, 0, 6], 'empty index');
 });
 
-t.test('backward agrees with central finite differences', async (t) => {
+t.test('backward agrees with central finite differences on every device', async (t) => {
   const shape = [2, 3, 4];
   const xv = uniform(24, 5, -1, 1);
-  const check = (label: string, f: (x: cg.Tensor) => cg.Tensor, back: (d: cg.Tensor) => cg.Tensor) => {
-    const oshape = f(f32(xv, shape)).shape as number[];
-    const w = uniform(size(oshape), 6);
-    const num = numericGrad((x) => dot(f(f32(x, shape)).toArray(), w), xv, 1e-2);
-    assertClose(t, back(f32(w, oshape)).toArray(), num, 2e-3, 2e-2, `${label} analytic vs numeric`);
-  };
-  check('permute', (x) => cg.permute(x, [2, 0, 1]), (d) => permuteBackward(d, [2, 0, 1]));
-  check('transpose', (x) => cg.transpose(x, 1, 2), (d) => cg.transpose(d, 1, 2));
-  check('slice', (x) => cg.slice(x, 2, 1, -1), (d) => sliceBackward(d, shape, 2, 1, -1));
-  const other = f32(uniform(8, 7), [2, 1, 4]);
-  check('concat', (x) => cg.concat([other, x], 1), (d) => concatBackward(d, [1, 3], 1)[1]);
-  const index = cg.tensor([[[0, 2, 2, 1]], [[1, 1, 0, 0]]], { dtype: 'int32' });
-  check('gather', (x) => cg.gather(x, 1, index), (d) => gatherBackward(d, index, 1, shape));
+  for (const device of testDevices()) {
+    const check = (label: string, f: (x: cg.Tensor) => cg.Tensor, back: (d: cg.Tensor) => cg.Tensor) => {
+      const oshape = f(f32(xv, shape, device)).shape as number[];
+      const w = uniform(size(oshape), 6);
+      const num = numericGrad((x) => dot(f(f32(x, shape, device)).toArray(), w), xv, 1e-2);
+      assertClose(t, back(f32(w, oshape, device)).toArray(), num, 2e-3, 2e-2, `${device} ${label} analytic vs numeric`);
+    };
+    check('permute', (x) => cg.permute(x, [2, 0, 1]), (d) => permuteBackward(d, [2, 0, 1]));
+    check('transpose', (x) => cg.transpose(x, 1, 2), (d) => cg.transpose(d, 1, 2));
+    check('slice', (x) => cg.slice(x, 2, 1, -1), (d) => sliceBackward(d, shape, 2, 1, -1));
+    const other = f32(uniform(8, 7), [2, 1, 4], device);
+    check('concat', (x) => cg.concat([other, x], 1), (d) => concatBackward(d, [1, 3], 1)[1]);
+    const index = cg.tensor([[[0, 2, 2, 1]], [[1, 1, 0, 0]]], { dtype: 'int32', device });
+    check('gather', (x) => cg.gather(x, 1, index), (d) => gatherBackward(d, index, 1, shape));
+  }
+});
+
+t.test('gather on CUDA: out-of-range indices are found on the device, RangeError at the next toArray()', async (t) => {
+  const devices = testDevices().filter((d) => d !== 'cpu');
+  for (const device of devices) {
+    const x = f32([1, 2, 3, 4, 5, 6], [3, 2], device);
+    const idx = (v: number[][]) => cg.tensor(v, { dtype: 'int32', device });
+    // No host sync at the call: the op returns, the error comes with the next copy to host.
+    const y = cg.gather(x, 0, idx([[0, 1], [3, 0]]));
+    t.same(y.shape, [2, 2]);
+    t.throws(() => y.toArray(), { name: 'RangeError', message: 'cudagrad.gather: index 3 is out of range [0, 3) at position 2 (detected on the GPU)' });
+    // The record is cleared once raised; good indices work again.
+    t.same(Array.from(cg.gather(x, 1, idx([[1], [0], [1]])).toArray()), [2, 3, 6], 'after the error');
+    const z = cg.gather(x, 1, idx([[0, -1]]));
+    t.throws(() => z.toArray(), { name: 'RangeError', message: 'cudagrad.gather: index -1 is out of range [0, 2) at position 1 (detected on the GPU)' });
+    const g = gatherBackward(cg.ones([1, 2], { device }), idx([[0, 5]]), 1, [3, 2]);
+    t.throws(() => g.toArray(), { name: 'RangeError', message: 'cudagrad.gather: index 5 is out of range [0, 2) at position 1 (detected on the GPU)' });
+    // Raised by whichever copy to host comes next, here another tensor's.
+    cg.gather(x, 0, idx([[7, 0]]));
+    t.throws(() => x.toArray(), { name: 'RangeError', message: /cudagrad.gather: index 7 is out of range \[0, 3\)/ });
+    t.same(Array.from(x.toArray()), [1, 2, 3, 4, 5, 6], 'x itself is unharmed');
+  }
+  if (!devices.length) t.pass('no CUDA device');
 });
 
 t.test('bad input', async (t) => {

@@ -1,12 +1,13 @@
 // Softmax and log-softmax forward and backward: float64 oracle at every SIMD
-// level (last axis, other axes, causal mask), finite differences, special
-// values, bad input.
+// level (last axis, other axes, causal mask) and on every device (CUDA: the
+// warp-per-row sizes, the block-per-row long rows, column tiles), finite
+// differences, special values, bad input.
 import t from 'tap';
 import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
 import { logSoftmaxBackward, softmaxBackward } from '../lib/ops/softmax';
-import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, uniform } from './oracle';
+import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, testDevices, uniform } from './oracle';
 
 // --- float64 reference over the (outer, C, inner) view; tq > 0: causal groups of tq rows (inner == 1).
 interface View {
@@ -74,24 +75,24 @@ interface Case {
   causal?: boolean;
 }
 
-function check(t: Test, c: Case, seed: number): void {
+function check(t: Test, c: Case, seed: number, device: cg.Device = 'cpu'): void {
   const n = c.shape.reduce((a, b) => a * b, 1);
   const xv = uniform(n, seed, -8, 8);
   // One row far from zero: only max subtraction keeps exp finite.
   for (let i = 0; i < Math.min(n, 5); i++) xv[i] += 90;
   const dv = uniform(n, seed + 1, -2, 2);
   const v = view(c.shape, c.axis, c.causal);
-  const x = f32(xv, c.shape);
-  const dout = f32(dv, c.shape);
+  const x = f32(xv, c.shape, device);
+  const dout = f32(dv, c.shape, device);
   const opts = { causal: c.causal ?? false };
-  const label = `shape [${c.shape}] axis ${c.axis}${c.causal ? ' causal' : ''}`;
+  const label = `${device === 'cpu' ? '' : `${device} `}shape [${c.shape}] axis ${c.axis}${c.causal ? ' causal' : ''}`;
   for (const log of [false, true]) {
     const name = log ? 'logSoftmax' : 'softmax';
     const y = refSoftmax(xv, v, log);
     const got = (log ? cg.logSoftmax : cg.softmax)(x, c.axis, opts);
     assertClose(t, got.toArray(), y, log ? 2e-5 : 1e-6, 1e-5, `${name} forward ${label}`);
     const bwd = log ? logSoftmaxBackward : softmaxBackward;
-    const dx = bwd(dout, f32(y, c.shape), c.axis, opts);
+    const dx = bwd(dout, f32(y, c.shape, device), c.axis, opts);
     assertClose(t, dx.toArray(), refBackward(dv, y, v, log), 1e-5, 1e-4, `${name} backward ${label}`);
   }
 }
@@ -123,6 +124,56 @@ t.test('forward and backward match the float64 reference at every SIMD level', (
     for (const c of [...lastAxis, ...otherAxes, ...causal]) check(t, c, seed++);
   }),
 );
+
+// CUDA shapes: warp-per-row slots (C <= 32, 64, 128, 256, 512, 768, 1024; float4 when C % 4 == 0),
+// block-per-row rows (C > 1024: 256, 512 and 1024 threads; rows starting off a 16-byte boundary
+// when C % 4 != 0), column tiles of 32 (inner > 1). Tolerances as above: they cover the GPU's
+// expf (2 ulp) as well as the emulator's libm.
+const deviceCases: Case[] = [
+  ...[1, 7, 33, 64, 100, 257, 768, 1024].map((C) => ({ shape: [5, C], axis: -1 })),
+  { shape: [3, 1025], axis: -1 },
+  { shape: [2, 4099], axis: -1 },
+  { shape: [2, 5000], axis: 1 },
+  { shape: [1, 17001], axis: -1 },
+  { shape: [7, 33], axis: 0 },
+  { shape: [2, 5, 70], axis: -2 },
+  { shape: [257, 1, 3], axis: 0 },
+  { shape: [4, 1, 7], axis: 1 },
+  { shape: [2, 7, 7], axis: -1, causal: true },
+  { shape: [9, 5], axis: -1, causal: true },
+  { shape: [1, 33, 257], axis: -1, causal: true },
+  { shape: [3, 1200], axis: -1, causal: true }, // block rows, masked tails
+  { shape: [5, 3, 2000], axis: -1, causal: true },
+];
+
+t.test('every device matches the float64 reference (CUDA when present)', async (t) => {
+  for (const device of testDevices()) {
+    let seed = 500;
+    for (const c of deviceCases) check(t, c, seed++, device);
+  }
+});
+
+t.test('every device: -inf, NaN and huge values in short and long rows', async (t) => {
+  for (const device of testDevices()) {
+    for (const C of [3, 40, 1500]) {
+      // Row 0: leading -inf (an online max starts at -inf); row 1: a NaN; row 2: all -inf; row 3: huge.
+      const xv = uniform(4 * C, C, -5, 5);
+      for (let c = 0; c < Math.ceil(C / 2); c++) xv[c] = -Infinity;
+      xv[C + Math.floor(C / 3)] = NaN;
+      for (let c = 0; c < C; c++) xv[2 * C + c] = -Infinity;
+      for (let c = 0; c < C; c++) xv[3 * C + c] = c % 2 ? 1e30 : -1e30;
+      const x = f32(xv, [4, C], device);
+      for (const log of [false, true]) {
+        const y = Array.from((log ? cg.logSoftmax : cg.softmax)(x).toArray());
+        const want = refSoftmax(xv.subarray(0, C), { outer: 1, C, inner: 1, tq: 0 }, log);
+        assertClose(t, y.slice(0, C), want, 1e-6, 1e-5, `${device} C=${C} ${log ? 'log' : ''}softmax with leading -inf`);
+        t.ok(y.slice(C, 3 * C).every(Number.isNaN), `${device} C=${C}: a NaN row and an all -inf row are NaN`);
+        const huge = refSoftmax(Float64Array.from(xv.subarray(3 * C)), { outer: 1, C, inner: 1, tq: 0 }, log);
+        assertClose(t, y.slice(3 * C), huge, 1e-6, 1e-5, `${device} C=${C} huge logits`);
+      }
+    }
+  }
+});
 
 t.test('backward agrees with central finite differences', async (t) => {
   const cases: Case[] = [

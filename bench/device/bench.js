@@ -51,10 +51,117 @@ if (typeof cg.layerNorm === 'function') {
     },
   });
 }
+// --- normalisation family: backward passes, cross-entropy at the GPT-2 vocabulary (fwd + bwd),
+// an AdamW step on 100M parameters, the GPT-2 token embedding (fwd + bwd). Bytes: what each op
+// must move at least (reads + writes of the full tensors).
+if (typeof cg.crossEntropy === 'function') {
+  const req = (m) => require(path.join(path.dirname(require.resolve(process.env.CUDAGRAD_TEST_PKG || path.join(__dirname, '..', '..', 'dist'))), 'ops', m));
+  const { softmaxBackward } = req('softmax');
+  const { layerNormForward, layerNormBackward } = req('layernorm');
+  const { crossEntropyBackward } = req('loss');
+  const { embeddingBackward } = req('embedding');
+  const [r, c] = small ? [64, 256] : [16384, 4096];
+  const [N, V] = small ? [64, 1000] : [8192, 50257]; // B * T tokens, GPT-2 vocabulary
+  const E = small ? 64 : 768; // GPT-2 small width
+  const P = small ? 1 << 12 : 100_000_000; // AdamW parameters
+  const targets = () => cg.tensor(Int32Array.from({ length: N }, (_, i) => (i * 7919) % V), { device: dev });
+  cases.push(
+    {
+      id: 'softmax_bwd',
+      bytes: 12 * r * c,
+      shape: [r, c],
+      torch: 'softmax_bwd',
+      make: (x) => {
+        const y = cg.softmax(x);
+        return () => softmaxBackward(x, y);
+      },
+    },
+    {
+      id: 'layernorm_bwd',
+      bytes: 12 * r * c,
+      shape: [r, c],
+      torch: 'layernorm_bwd',
+      make: (x) => {
+        const w = cg.ones([c], { device: dev });
+        const f = layerNormForward(x, w, null);
+        return () => layerNormBackward(x, x, w, f.mean, f.rstd);
+      },
+    },
+    {
+      id: 'crossentropy_fwd',
+      bytes: 4 * N * V,
+      shape: [N, V],
+      torch: 'crossentropy_fwd',
+      make: (x) => {
+        const t = targets();
+        return () => cg.crossEntropy(x, t);
+      },
+    },
+    {
+      id: 'crossentropy_bwd',
+      bytes: 8 * N * V,
+      shape: [N, V],
+      torch: 'crossentropy_bwd',
+      make: (x) => {
+        const t = targets();
+        return () => crossEntropyBackward(1, x, t);
+      },
+    },
+    {
+      id: 'adamw_step',
+      bytes: 28 * P,
+      shape: [P],
+      torch: 'adamw_step',
+      make: (x) => {
+        const g = cg.randn([P], { device: dev, seed: 2, std: 1e-2 });
+        const m = cg.zeros([P], { device: dev });
+        const v = cg.zeros([P], { device: dev });
+        let k = 0;
+        return () => cg.adamwStep(x, g, m, v, { step: ++k, lr: 1e-4 });
+      },
+    },
+    {
+      id: 'embedding_fwd',
+      bytes: 8 * N * E,
+      shape: [V, E],
+      torch: 'embedding_fwd',
+      make: (w) => {
+        const t = targets();
+        return () => cg.embedding(t, w);
+      },
+    },
+    {
+      id: 'embedding_bwd',
+      bytes: 12 * N * E + 4 * V * E,
+      shape: [N, E],
+      torch: 'embedding_bwd',
+      make: (d) => {
+        const t = targets();
+        return () => embeddingBackward(d, t, V);
+      },
+    },
+  );
+}
 if (typeof cg.matmul === 'function') {
   for (const n of small ? [64] : [4096, 8192]) {
     cases.push({ id: `sgemm_${n}`, flops: 2 * n ** 3, shape: [n, n], torch: 'matmul_fp32', make: (x) => () => cg.matmul(x, x) });
   }
+}
+// Elementwise, reductions, shape ops (native/cuda/{elementwise,reduce,shape}.cu): same-shape add,
+// bias add over (B*T, C), sums over the last axis (rows) and the first (bias gradients), and the
+// attention permute (B, T, H, D) -> (B, H, T, D).
+{
+  const [r, c] = small ? [64, 256] : [65536, 1024];
+  const [sr, sc] = small ? [64, 256] : [16384, 4096];
+  const bthd = small ? [2, 16, 4, 32] : [64, 1024, 16, 64];
+  const other = (shape) => cg.randn(shape, { device: dev, seed: 2 });
+  cases.push(
+    { id: 'add_fwd', bytes: 12 * M, shape: [M], torch: 'add_fwd', make: (x) => ((y) => () => cg.add(x, y))(other([M])) },
+    { id: 'bias_add_fwd', bytes: 8 * r * c, shape: [r, c], torch: 'bias_add_fwd', make: (x) => ((b) => () => cg.add(x, b))(other([c])) },
+    { id: 'sum_last_fwd', bytes: 4 * sr * sc, shape: [sr, sc], torch: 'sum_last_fwd', make: (x) => () => cg.sum(x, -1) },
+    { id: 'sum_first_fwd', bytes: 4 * r * c, shape: [r, c], torch: 'sum_first_fwd', make: (x) => () => cg.sum(x, 0) },
+    { id: 'permute_bthd', bytes: 8 * bthd.reduce((a, b) => a * b), shape: bthd, torch: 'permute_bthd', make: (x) => () => cg.permute(x, [0, 2, 1, 3]) },
+  );
 }
 
 const results = [];

@@ -22,6 +22,49 @@ const ops = [
   ['tanh_backward', 2, (d, x) => activationBackward('tanh', d, x), 1e-6, 1e-5],
   ['rand', 0, (shape, seed) => cg.rand(shape, { seed, device: 'cuda' }), 0, 0],
   ['randn', 0, (shape, seed) => cg.randn(shape, { seed, device: 'cuda' }), 0, 2.4e-7],
+  // elementwise, reductions, shape ops (native/cuda/{elementwise,reduce,shape}.cu). Broadcast
+  // operands are slices of the inputs: [1, ...] (bias-like), [..., 1] (column), [1] (scalar).
+  ...(() => {
+    const opsDir = path.join(path.dirname(require.resolve(process.env.CUDAGRAD_TEST_PKG || path.join(__dirname, '..', '..', 'dist'))), 'ops');
+    const { binaryBackward, unaryBackward, clampBackward } = require(path.join(opsDir, 'elementwise'));
+    const { reduceBackward } = require(path.join(opsDir, 'reduce'));
+    const { gatherBackward, sliceBackward } = require(path.join(opsDir, 'shape'));
+    const row = (y) => cg.slice(y, 0, 0, 1); // [1, ...]: broadcast over the first dim
+    const col = (y) => cg.slice(y, -1, 0, 1); // [..., 1]: broadcast over the last dim
+    const pos = (x) => cg.add(cg.sqrt(cg.mul(x, x)), 0.5); // positive inputs for log, sqrt, pow
+    const idx = (x, axis) => cg.tensor(Int32Array.from({ length: x.size }, (_, i) => (i * 7919) % x.shape[axis]), { shape: x.shape, device: x.device });
+    const last = (x) => x.shape.length - 1;
+    return [
+      ['add', 2, (x, y) => cg.add(x, y), 0, 0],
+      ['add_bias', 2, (x, y) => cg.add(x, row(y)), 0, 0],
+      ['mul_col', 2, (x, y) => cg.mul(x, col(y)), 0, 0],
+      ['div_scalar_tensor', 2, (x, y) => cg.div(x, cg.add(cg.slice(y.reshape([-1]), 0, 0, 1), 9)), 1e-6, 1e-6],
+      ['pow', 2, (x, y) => cg.pow(pos(x), y), 1e-6, 1e-5],
+      ['pow_scalar', 1, (x) => cg.pow(x, 3), 1e-6, 1e-6],
+      ['mul_backward_bias', 3, (d, x, y) => binaryBackward('mul', d, x, row(y)).db, 5e-2, 1e-5],
+      ['div_backward_col', 3, (d, x, y) => binaryBackward('div', d, x, cg.add(pos(col(y)), 1)).db, 5e-2, 1e-5],
+      ['pow_backward', 3, (d, x, y) => binaryBackward('pow', d, pos(x), y).db, 1e-5, 1e-4],
+      ['exp', 1, (x) => cg.exp(x), 1e-6, 1e-5],
+      ['log', 1, (x) => cg.log(pos(x)), 1e-6, 1e-5],
+      ['sqrt_backward', 2, (d, x) => unaryBackward('sqrt', d, pos(x)), 1e-6, 1e-5],
+      ['clamp', 1, (x) => cg.clamp(x, { min: -1, max: 2 }), 0, 0],
+      ['clamp_backward', 2, (d, x) => clampBackward(d, x, { min: -1, max: 2 }), 0, 0],
+      ['sum_all', 1, (x) => cg.sum(x), 1e-2, 1e-5],
+      ['sum_last', 1, (x) => cg.sum(x, -1), 1e-2, 1e-5],
+      ['mean_first', 1, (x) => cg.mean(x, 0), 1e-5, 1e-5],
+      ['max_last', 1, (x) => cg.max(x, -1), 0, 0],
+      ['argmax_first', 1, (x) => cg.argmax(x, 0), 0, 0],
+      ['max_backward', 2, (d, x) => reduceBackward('max', cg.max(d, 0), x, 0), 0, 0],
+      ['mean_backward', 2, (d, x) => reduceBackward('mean', cg.mean(d, -1), x, -1), 1e-6, 1e-5],
+      ['transpose', 1, (x) => cg.transpose(x, 0, -1), 0, 0],
+      ['permute_reverse', 1, (x) => cg.permute(x, x.shape.map((_, d) => x.shape.length - 1 - d)), 0, 0],
+      ['slice', 1, (x) => cg.slice(x, -1, 1, -2), 0, 0],
+      ['slice_backward', 1, (x) => sliceBackward(cg.slice(x, 0, 1), x.shape, 0, 1), 0, 0],
+      ['concat', 2, (x, y) => cg.concat([x, y, x], -1), 0, 0],
+      ['gather', 1, (x) => cg.gather(x, last(x), idx(x, last(x))), 0, 0],
+      ['gather_backward', 2, (d, x) => gatherBackward(d, idx(x, 0), 0, x.shape), 1e-5, 1e-5],
+    ];
+  })(),
 ];
 
 const results = [];
@@ -55,6 +98,82 @@ for (const [name, arity, fn, atol, rtol] of ops) {
   }
   results.push(r);
   console.log(`  ${r.missing ? 'MISSING' : r.ok ? 'ok     ' : 'DIFFERS'} ${name.padEnd(16)} ${r.missing || `${r.cases} shapes, worst ${r.worst.toFixed(3)} of tolerance`}`);
+}
+// --- normalisation family (softmax, layerNorm, crossEntropy, embedding, dropout, optimizers):
+// own shapes (warp-per-row and block-per-row sizes, rows off 16-byte boundaries, the GPT-2
+// vocabulary); each case builds its inputs on the CPU from fixed seeds, runs on both devices and
+// compares every output. Tolerances as the test files (they cover the GPU's expf / logf).
+{
+  const opsDir = path.dirname(require.resolve(process.env.CUDAGRAD_TEST_PKG || path.join(__dirname, '..', '..', 'dist')));
+  const req = (m) => require(path.join(opsDir, 'ops', m));
+  const { softmaxBackward, logSoftmaxBackward } = req('softmax');
+  const { layerNormForward, layerNormBackward } = req('layernorm');
+  const { crossEntropyBackward } = req('loss');
+  const { embeddingBackward } = req('embedding');
+  const { dropoutForward, dropoutBackward } = req('dropout');
+  const rowShapes = [[7, 33], [5, 768], [3, 1024], [3, 1025], [2, 4099], [1, 50257]];
+  const X = (shape, seed, dev, std = 3) => cg.randn(shape, { seed, std, device: 'cpu' }).to(dev);
+  const idx = (n, V, seed, dev) => cg.tensor(Int32Array.from(cg.rand([n], { seed, device: 'cpu' }).toArray(), (u) => Math.min(V - 1, Math.floor(u * u * V))), { device: dev });
+  const outs = (r) => (Array.isArray(r) ? r : [r]);
+  const step = (kind) => (s, seed, dev) => {
+    const n = s[0];
+    const p = X([n], seed, dev);
+    const m = cg.zeros([n], { device: dev });
+    const v = cg.zeros([n], { device: dev });
+    for (let k = 1; k <= 3; k++) {
+      const g = X([n], seed + k, dev, 1);
+      if (kind === 'sgd') cg.sgdStep(p, g, m, { lr: 0.1, momentum: 0.9, weightDecay: 0.01, firstStep: k === 1 });
+      else cg.adamwStep(p, g, m, v, { step: k, lr: 1e-2 });
+    }
+    return [p, m, v];
+  };
+  const normCases = [
+    ['softmax', [...rowShapes, [2, 7, 9], [4, 3, 70]], (s, seed, d) => cg.softmax(X(s, seed, d), -1, { causal: s.length === 3 && s[2] === 9 }), 1e-6, 1e-5],
+    ['softmax (axis 1)', [[4, 3, 70], [2, 33, 5]], (s, seed, d) => cg.softmax(X(s, seed, d), 1), 1e-6, 1e-5],
+    ['logSoftmax', rowShapes, (s, seed, d) => cg.logSoftmax(X(s, seed, d)), 2e-5, 1e-5],
+    ['softmax_backward', rowShapes, (s, seed, d) => softmaxBackward(X(s, seed + 1, d), cg.softmax(X(s, seed, d))), 1e-5, 1e-4],
+    ['logSoftmax_backward', rowShapes, (s, seed, d) => logSoftmaxBackward(X(s, seed + 1, d), cg.logSoftmax(X(s, seed, d))), 1e-5, 1e-4],
+    ['layerNorm', rowShapes, (s, seed, d) => { const r = layerNormForward(X(s, seed, d), X([s[1]], seed + 1, d), X([s[1]], seed + 2, d)); return [r.out, r.mean, r.rstd]; }, 2e-5, 1e-5],
+    ['layerNorm_backward', [...rowShapes, [300, 48]], (s, seed, d) => {
+      const x = X(s, seed, d);
+      const w = X([s[1]], seed + 1, d);
+      const f = layerNormForward(x, w, null);
+      const g = layerNormBackward(X(s, seed + 2, d, 1), x, w, f.mean, f.rstd);
+      return [g.dx, g.dweight, g.dbias];
+    }, 1e-4, 1e-4],
+    ['crossEntropy', rowShapes, (s, seed, d) => [cg.crossEntropy(X(s, seed, d), idx(s[0], s[1], seed, d)), cg.crossEntropy(X(s, seed, d), idx(s[0], s[1], seed, d), { reduction: 'none' })], 1e-5, 1e-5],
+    ['crossEntropy_backward', rowShapes, (s, seed, d) => crossEntropyBackward(0.5, X(s, seed, d), idx(s[0], s[1], seed, d)), 1e-6, 1e-4],
+    ['embedding', [[33, 7, 50], [64, 768, 5000]], (s, seed, d) => cg.embedding(idx(s[0], s[2], seed, d), X([s[2], s[1]], seed, d)), 0, 0],
+    ['embedding_backward', [[300, 7, 50], [64, 768, 5000]], (s, seed, d) => embeddingBackward(X([s[0], s[1]], seed, d), idx(s[0], s[2], seed, d), s[2]), 1e-5, 1e-5],
+    ['dropout', [[1], [7], [257], [1000003]], (s, seed, d) => [dropoutForward(X(s, seed, d), 0.3, { seed }).out, dropoutBackward(X(s, seed + 1, d), 0.3, seed, 1n << 32n)], 0, 0],
+    ['sgdStep', [[7], [4099], [1000003]], step('sgd'), 1e-6, 1e-5],
+    ['adamwStep', [[7], [4099], [1000003]], step('adamw'), 1e-6, 1e-5],
+    ['gradNorm', [[7], [1000003]], (s, seed, d) => { const ts = [X(s, seed, d), X([33], seed + 1, d)]; const n = cg.gradNorm(ts); const c = cg.clipGradNorm(ts, 1); return [cg.tensor([n, c]), ...ts]; }, 0, 1e-6],
+  ];
+  for (const [name, shapes, fn, atol, rtol] of normCases) {
+    const r = { op: name, cases: 0, worst: 0 };
+    try {
+      for (const shape of shapes) {
+        seed++;
+        const cpu = outs(fn(shape, seed, 'cpu')).map((t) => t.toArray());
+        const gpu = outs(fn(shape, seed, 'cuda')).map((t) => t.toArray());
+        cpu.forEach((c, k) => {
+          for (let i = 0; i < c.length; i++) {
+            const err = Math.abs(gpu[k][i] - c[i]) / (atol + rtol * Math.abs(c[i]) || Number.MIN_VALUE);
+            const same = gpu[k][i] === c[i] || (Number.isNaN(gpu[k][i]) && Number.isNaN(c[i]));
+            if (!same && !(err <= 1) && r.first === undefined) r.first = { shape, output: k, index: i, cuda: gpu[k][i], cpu: c[i] };
+            if (!same && Number.isFinite(err)) r.worst = Math.max(r.worst, err);
+          }
+        });
+        r.cases++;
+      }
+      r.ok = r.first === undefined;
+    } catch (e) {
+      r.missing = String(e.message || e);
+    }
+    results.push(r);
+    console.log(`  ${r.missing ? 'MISSING' : r.ok ? 'ok     ' : 'DIFFERS'} ${name.padEnd(16)} ${r.missing || `${r.cases} shapes, worst ${r.worst.toFixed(3)} of tolerance`}`);
+  }
 }
 fs.mkdirSync(out, { recursive: true });
 fs.writeFileSync(path.join(out, 'parity.json'), `${JSON.stringify(results, null, 2)}\n`);

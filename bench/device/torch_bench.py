@@ -24,7 +24,7 @@ def time_cuda(fn, reps=50, warmup=5):
     return times[len(times) // 2]
 
 
-def make(op, shape):
+def make(op, shape, small=False):
     x = torch.randn(*shape, device="cuda")
     if op == "gelu_fwd":
         return lambda: torch.nn.functional.gelu(x, approximate="tanh")
@@ -36,9 +36,51 @@ def make(op, shape):
         w = torch.ones(shape[-1], device="cuda")
         b = torch.zeros(shape[-1], device="cuda")
         return lambda: torch.nn.functional.layer_norm(x, (shape[-1],), w, b)
+    # normalisation family (bench.js block of the same name); N x V logits, V x E embeddings
+    if op in ("crossentropy_fwd", "crossentropy_bwd", "embedding_fwd", "embedding_bwd"):
+        n_tok, vocab = (64, 1000) if small else (8192, 50257)
+        t = torch.arange(n_tok, device="cuda", dtype=torch.int64) * 7919 % vocab
+        if op == "crossentropy_fwd":
+            return lambda: torch.nn.functional.cross_entropy(x, t)
+        if op == "crossentropy_bwd":
+            xg = x.detach().requires_grad_()
+            loss = torch.nn.functional.cross_entropy(xg, t)
+            return lambda: torch.autograd.grad(loss, xg, retain_graph=True)
+        if op == "embedding_fwd":
+            return lambda: torch.nn.functional.embedding(t, x)
+        return lambda: torch.ops.aten.embedding_dense_backward(x, t, vocab, -1, False)
+    if op == "softmax_bwd":
+        y = torch.softmax(x, -1)
+        return lambda: torch._softmax_backward_data(x, y, -1, torch.float32)
+    if op == "layernorm_bwd":
+        w = torch.ones(shape[-1], device="cuda")
+        b = torch.zeros(shape[-1], device="cuda")
+        _, mean, rstd = torch.ops.aten.native_layer_norm(x, [shape[-1]], w, b, 1e-5)
+        return lambda: torch.ops.aten.native_layer_norm_backward(x, x, [shape[-1]], mean, rstd, w, b, [True, True, True])
+    if op == "adamw_step":
+        p = torch.nn.Parameter(x)
+        p.grad = torch.randn_like(x) * 1e-2
+        try:
+            opt = torch.optim.AdamW([p], lr=1e-4, fused=True)
+        except (TypeError, RuntimeError):
+            opt = torch.optim.AdamW([p], lr=1e-4, foreach=True)
+        return opt.step
     if op == "matmul_fp32":
         torch.backends.cuda.matmul.allow_tf32 = False
         return lambda: x @ x
+    # elementwise, reductions, shape ops
+    if op == "add_fwd":
+        y = torch.randn(*shape, device="cuda")
+        return lambda: x + y
+    if op == "bias_add_fwd":
+        b = torch.randn(shape[-1], device="cuda")
+        return lambda: x + b
+    if op == "sum_last_fwd":
+        return lambda: x.sum(-1)
+    if op == "sum_first_fwd":
+        return lambda: x.sum(0)
+    if op == "permute_bthd":
+        return lambda: x.permute(0, 2, 1, 3).contiguous()
     return None
 
 
@@ -53,7 +95,7 @@ def main():
     dst = torch.empty_like(src)
     out["copy_gbs"] = 2 * 4 * n / time_cuda(lambda: dst.copy_(src)) / 1e9
     for c in spec["cases"]:
-        fn = make(c["op"], c["shape"])
+        fn = make(c["op"], c["shape"], spec["small"])
         if fn is not None:
             out[c["id"]] = time_cuda(fn)
         print(f"  torch {c['id']}: {out.get(c['id'], 0) * 1e6:.1f} us", file=sys.stderr)

@@ -5,10 +5,11 @@
 // threads: C is cut into row blocks taken dynamically from an atomic counter
 // (a thread the OS delays costs one block, not half the product), and each
 // K block of op(B) is packed once, by whichever threads get there first, in
-// units claimed with a compare-exchange; a thread that needs a unit another
-// is still packing waits for it (that packer waits on nothing, so this never
-// deadlocks, even when one thread runs every chunk). Each thread packs the A
-// rows of its own blocks, so nothing is packed twice.
+// units claimed with a compare-exchange. A thread first computes against the
+// units that are packed (or that it packs itself) and waits only at the end
+// for units another thread is still packing; that packer waits on nothing, so
+// this never deadlocks, even when one thread runs every chunk. Each thread
+// packs the A rows of its own blocks, so nothing is packed twice.
 // Batches of many items give each thread whole items; M == 1 / N == 1
 // (GEMV), K == 0 and small products use static splits of the output.
 #include "../ops/gemm.h"
@@ -18,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "../runtime/error.h"
 #include "../runtime/thread_pool.h"
@@ -93,8 +95,8 @@ SharedPack& shared_pack() {
 }
 
 using PackFn = void (*)(const GemmProblem&, int64_t, int64_t, int, int64_t, int, float*, int64_t);
-using RowsFn = void (*)(const GemmProblem&, int64_t, int64_t, int64_t, const float*, int64_t, int64_t, float*,
-                        void (*)(void*, int64_t), void*);
+using RowsFn = void (*)(const GemmProblem&, int64_t, int64_t, int64_t, const float*, int64_t, int64_t, int64_t, float*,
+                        unsigned char*, bool (*)(void*, int64_t, int64_t, bool), void*);
 
 // One batch item computed by row-block tasks over a shared packed op(B).
 struct SharedJob {
@@ -105,25 +107,26 @@ struct SharedJob {
   std::atomic<int>* flags;  // per (K block, unit): 0 free, 1 being packed, 2 packed
   PackFn pack;
   std::atomic<int64_t> next{0};
-  int64_t rows, tasks;
+  int64_t tasks;
 };
 
-// Packs the free units of K block q, then waits for the ones other threads are packing.
-void ready_block(void* ctx, int64_t q) {
+// Whether unit u of K block q is packed; packs it when nobody has claimed it. With `wait`,
+// returns once the thread packing it has finished (that thread waits on nothing).
+bool ready_unit(void* ctx, int64_t q, int64_t u, bool wait) {
   SharedJob& j = *static_cast<SharedJob*>(ctx);
-  std::atomic<int>* f = j.flags + q * j.n_units;
-  const int64_t pc = q * j.kstep;
-  const int kc = static_cast<int>(j.p->K - pc < j.kstep ? j.p->K - pc : j.kstep);
-  for (int64_t u = 0; u < j.n_units; ++u) {
-    int free = 0;
-    if (f[u].load(std::memory_order_acquire) == 0 && f[u].compare_exchange_strong(free, 1, std::memory_order_acq_rel)) {
-      const int64_t j0 = u * j.unit;
-      j.pack(*j.p, j.b, pc, kc, j0, static_cast<int>(j.p->N - j0 < j.unit ? j.p->N - j0 : j.unit), j.bt, j.n_pad);
-      f[u].store(2, std::memory_order_release);
-    }
+  std::atomic<int>& f = j.flags[q * j.n_units + u];
+  int state = f.load(std::memory_order_acquire);
+  if (state == 0 && f.compare_exchange_strong(state, 1, std::memory_order_acq_rel)) {
+    const int64_t pc = q * j.kstep, j0 = u * j.unit;
+    const int kc = static_cast<int>(j.p->K - pc < j.kstep ? j.p->K - pc : j.kstep);
+    j.pack(*j.p, j.b, pc, kc, j0, static_cast<int>(j.p->N - j0 < j.unit ? j.p->N - j0 : j.unit), j.bt, j.n_pad);
+    f.store(2, std::memory_order_release);
+    return true;
   }
-  for (int64_t u = 0; u < j.n_units; ++u)
-    while (f[u].load(std::memory_order_acquire) != 2) std::this_thread::yield();
+  if (state == 2) return true;
+  if (!wait) return false;
+  while (f.load(std::memory_order_acquire) != 2) std::this_thread::yield();
+  return true;
 }
 
 void run_shared(const GemmProblem& p, int64_t b, const GemmTiling& t, int threads, float* bt) {
@@ -135,24 +138,31 @@ void run_shared(const GemmProblem& p, int64_t b, const GemmTiling& t, int thread
   const int64_t kb = (p.K + t.kc - 1) / t.kc;
   j.kstep = ((p.K + kb - 1) / kb + 7) / 8 * 8;  // equal K blocks: a short one would waste a C pass
   const int64_t n_blocks = (p.K + j.kstep - 1) / j.kstep;
-  j.unit = 4 * t.nr;
+  j.unit = 2 * t.nr;  // small: a thread that arrives late still gets a share of the packing
   j.n_units = (p.N + j.unit - 1) / j.unit;
   std::unique_ptr<std::atomic<int>[]> flags(new std::atomic<int>[n_blocks * j.n_units]);
   for (int64_t i = 0; i < n_blocks * j.n_units; ++i) flags[i].store(0, std::memory_order_relaxed);
   j.flags = flags.get();
   j.pack = CG_SIMD_PICK(gemm_pack_b_block);
-  // ~16 blocks per thread (a late thread costs little), 2..MC/MR micro-rows each
-  int64_t rows = (p.M + 16 * threads - 1) / (16 * threads);
-  rows = (rows + t.mr - 1) / t.mr * t.mr;
-  rows = rows < 2 * t.mr ? 2 * t.mr : rows > t.mc ? t.mc : rows;
-  j.rows = rows;
-  j.tasks = (p.M + rows - 1) / rows;
+  // Guided row blocks: each takes 1 / (2 threads) of the rows left (at most MC, at least MR),
+  // so the first blocks are big (packed B reused across many micro-rows) and the last ones
+  // small (threads finish together; a thread the OS delays costs one small block).
+  std::vector<int64_t> starts;
+  for (int64_t m = 0; m < p.M;) {
+    starts.push_back(m);
+    int64_t rows = threads > 1 ? (p.M - m + 2 * threads - 1) / (2 * threads) : t.mc;
+    rows = (rows + t.mr - 1) / t.mr * t.mr;
+    m += rows < t.mr ? t.mr : rows > t.mc ? t.mc : rows;
+  }
+  starts.push_back(p.M);
+  j.tasks = static_cast<int64_t>(starts.size()) - 1;
   const RowsFn fn = CG_SIMD_PICK(gemm_rows);
   auto work = [&](int64_t, int64_t) {
     float* pa = scratch(static_cast<size_t>(t.mc) * t.kc);
+    std::vector<unsigned char> done(static_cast<size_t>(j.n_units));
     for (int64_t task; (task = j.next.fetch_add(1)) < j.tasks;) {
-      const int64_t m0 = task * j.rows, m1 = m0 + j.rows < p.M ? m0 + j.rows : p.M;
-      fn(p, b, m0, m1, j.bt, j.n_pad, j.kstep, pa, ready_block, &j);
+      const int64_t m0 = starts[task], m1 = starts[task + 1] < p.M ? starts[task + 1] : p.M;
+      fn(p, b, m0, m1, j.bt, j.n_pad, j.kstep, j.unit, pa, done.data(), ready_unit, &j);
     }
   };
   if (threads > 1) parallel_for(threads, 1, work);

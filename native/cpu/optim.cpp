@@ -5,6 +5,7 @@
 #include "../ops/optim.h"
 
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
 #include <vector>
 
@@ -33,7 +34,7 @@ void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, c
   parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) { fn(param + lo, grad + lo, m + lo, v + lo, hi - lo, s); });
 }
 
-void sum_squares(double* out, const float* inp, int64_t n) {
+void sum_squares(double* out, const float* inp, int64_t n, bool accumulate) {
   auto fn = CG_SIMD_PICK(optim_k::sum_squares<>);
   int64_t tasks = std::clamp<int64_t>((n + kGrain - 1) / kGrain, 1, num_threads());
   std::vector<double> part(static_cast<size_t>(tasks), 0.0);
@@ -42,10 +43,13 @@ void sum_squares(double* out, const float* inp, int64_t n) {
   });
   double total = 0;
   for (double p : part) total += p;
-  out[0] = total;
+  out[0] = accumulate ? out[0] + total : total;
 }
 
-void scale(float* x, int64_t n, float s) {
+void clip_scale(float* x, int64_t n, const double* sumsq, double max_norm) {
+  double coef = max_norm / (std::sqrt(*sumsq) + 1e-6);
+  if (coef >= 1) return;
+  float s = static_cast<float>(coef);
   auto fn = CG_SIMD_PICK(optim_k::scale);
   parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) { fn(x + lo, hi - lo, s); });
 }

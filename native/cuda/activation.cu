@@ -1,7 +1,8 @@
 // CUDA activations (ops/activation.h): grid-stride loops over float4 (16-byte
-// loads; tensors start 512-byte aligned) with a scalar tail. Same formulas as
-// the CPU kernels: GELU = x * sigmoid(2u) avoids cancellation for negative x.
+// loads; tensors start 512-byte aligned) with a scalar tail; the formulas are
+// in act.cuh, shared with the GEMM epilogue.
 #include "../ops/activation.h"
+#include "act.cuh"
 #include "launch.h"
 
 namespace cg::cuda {
@@ -9,39 +10,6 @@ namespace cg::cuda {
 // --- kernels
 
 namespace {
-
-constexpr float kGeluK = 0.7978845608028654f;  // sqrt(2 / pi)
-constexpr float kGeluC = 0.044715f;
-
-__device__ __forceinline__ float sigmoidf(float x) { return 1.f / (1.f + expf(-x)); }
-
-__device__ __forceinline__ float act_fwd(float x, Act act) {
-  switch (act) {
-    case Act::ReLU: return x > 0.f || x != x ? x : 0.f;
-    case Act::GELU: return x * sigmoidf(2.f * kGeluK * (x + kGeluC * x * x * x));
-    case Act::Tanh: return tanhf(x);
-    default: return sigmoidf(x);
-  }
-}
-
-__device__ __forceinline__ float act_bwd(float x, float d, Act act) {
-  switch (act) {
-    case Act::ReLU: return x != x ? x : (x > 0.f ? d : 0.f);
-    case Act::GELU: {
-      float s = sigmoidf(2.f * kGeluK * (x + kGeluC * x * x * x));
-      float du = kGeluK * (1.f + 3.f * kGeluC * x * x);
-      return d * (s + 2.f * x * s * (1.f - s) * du);
-    }
-    case Act::Tanh: {
-      float t = tanhf(x);
-      return d * (1.f - t * t);
-    }
-    default: {
-      float s = sigmoidf(x);
-      return d * s * (1.f - s);
-    }
-  }
-}
 
 __global__ void activation_forward_kernel(float* out, const float* inp, int64_t n, Act act) {
   int64_t stride = (int64_t)gridDim.x * blockDim.x;

@@ -28,11 +28,11 @@ TensorPtr masked(const char* op, const TensorImpl& inp, double p, rng::State s, 
   TensorPtr out = empty(op, inp.shape(), DType::Float32, inp.device());
   float scale = static_cast<float>(1.0 / (1.0 - p));
   if (backward)
-    CG_CPU_ONLY(op, inp.device(), dropout_backward, out->data_as<float>(), inp.data_as<float>(), inp.numel(),
-                threshold(p), scale, s.seed, s.offset);
+    CG_ON_DEVICE(inp.device(), dropout_backward, out->data_as<float>(), inp.data_as<float>(), inp.numel(),
+                 threshold(p), scale, s.seed, s.offset);
   else
-    CG_CPU_ONLY(op, inp.device(), dropout_forward, out->data_as<float>(), inp.data_as<float>(), inp.numel(),
-                threshold(p), scale, s.seed, s.offset);
+    CG_ON_DEVICE(inp.device(), dropout_forward, out->data_as<float>(), inp.data_as<float>(), inp.numel(),
+                 threshold(p), scale, s.seed, s.offset);
   return out;
 }
 

@@ -123,7 +123,7 @@ TensorPtr binary_forward(Binary op, const TensorImpl& a, const TensorImpl& b) {
   Bcast bc = make_bcast(o, shape, a.shape(), b.shape());
   TensorPtr out = empty(o, shape, DType::Float32, a.device());
   if (out->numel() == 0) return out;
-  CG_CPU_ONLY(o, a.device(), binary_forward, out->data_as<float>(), a.data_as<float>(), b.data_as<float>(), bc, op);
+  CG_ON_DEVICE(a.device(), binary_forward, out->data_as<float>(), a.data_as<float>(), b.data_as<float>(), bc, op);
   return out;
 }
 
@@ -133,7 +133,7 @@ TensorPtr binary_scalar_forward(Binary op, const TensorImpl& a, double s) {
   check_dtype(o, a, DType::Float32, "a");
   float v = scalar_arg(o, s);
   TensorPtr out = empty(o, a.shape(), DType::Float32, a.device());
-  CG_CPU_ONLY(o, a.device(), binary_scalar_forward, out->data_as<float>(), a.data_as<float>(), v, a.numel(), op);
+  CG_ON_DEVICE(a.device(), binary_scalar_forward, out->data_as<float>(), a.data_as<float>(), v, a.numel(), op);
   return out;
 }
 
@@ -155,19 +155,19 @@ std::pair<TensorPtr, TensorPtr> binary_backward(Binary op, const TensorImpl& dou
     if (target == shape) {  // no broadcasting: straight into the result
       TensorPtr g = empty(o, shape, DType::Float32, dev);
       if (g->numel() > 0)
-        CG_CPU_ONLY(o, dev, binary_backward, g->data_as<float>(), dout.data_as<float>(), a.data_as<float>(), b.data_as<float>(), bc, op,
+        CG_ON_DEVICE(dev, binary_backward, g->data_as<float>(), dout.data_as<float>(), a.data_as<float>(), b.data_as<float>(), bc, op,
                     which);
       return g;
     }
     bool plain = op == Binary::Add || (op == Binary::Sub && which == 0);
     if (plain || op == Binary::Sub) {  // d = +-dout: sum dout itself
       TensorPtr g = sum_to_shape(o, dout, target);
-      if (!plain) CG_CPU_ONLY(o, dev, unary_forward, g->data_as<float>(), g->data_as<float>(), g->numel(), Unary::Neg);
+      if (!plain) CG_ON_DEVICE(dev, unary_forward, g->data_as<float>(), g->data_as<float>(), g->numel(), Unary::Neg);
       return g;
     }
     TensorPtr full = empty(o, shape, DType::Float32, dev);
     if (full->numel() > 0)
-      CG_CPU_ONLY(o, dev, binary_backward, full->data_as<float>(), dout.data_as<float>(), a.data_as<float>(), b.data_as<float>(), bc, op,
+      CG_ON_DEVICE(dev, binary_backward, full->data_as<float>(), dout.data_as<float>(), a.data_as<float>(), b.data_as<float>(), bc, op,
                   which);
     return sum_to_shape(o, *full, target);
   };
@@ -184,7 +184,7 @@ TensorPtr binary_scalar_backward(Binary op, const TensorImpl& dout, const Tensor
   check_same_shape(o, dout, "dout", a, "a");
   float v = scalar_arg(o, s);
   TensorPtr da = empty(o, a.shape(), DType::Float32, a.device());
-  CG_CPU_ONLY(o, a.device(), binary_scalar_backward, da->data_as<float>(), dout.data_as<float>(), a.data_as<float>(), v, a.numel(), op);
+  CG_ON_DEVICE(a.device(), binary_scalar_backward, da->data_as<float>(), dout.data_as<float>(), a.data_as<float>(), v, a.numel(), op);
   return da;
 }
 
@@ -193,7 +193,7 @@ TensorPtr unary_forward(Unary op, const TensorImpl& x) {
   const char* o = n.c_str();
   check_dtype(o, x, DType::Float32, "input");
   TensorPtr out = empty(o, x.shape(), DType::Float32, x.device());
-  CG_CPU_ONLY(o, x.device(), unary_forward, out->data_as<float>(), x.data_as<float>(), x.numel(), op);
+  CG_ON_DEVICE(x.device(), unary_forward, out->data_as<float>(), x.data_as<float>(), x.numel(), op);
   return out;
 }
 
@@ -210,7 +210,7 @@ TensorPtr unary_backward(Unary op, const TensorImpl& dout, const TensorImpl& x, 
     check_same_shape(o, *out, "out", x, "input");
   }
   TensorPtr dinp = empty(o, x.shape(), DType::Float32, x.device());
-  CG_CPU_ONLY(o, x.device(), unary_backward, dinp->data_as<float>(), dout.data_as<float>(), x.data_as<float>(),
+  CG_ON_DEVICE(x.device(), unary_backward, dinp->data_as<float>(), dout.data_as<float>(), x.data_as<float>(),
               out ? out->data_as<float>() : nullptr, x.numel(), op);
   return dinp;
 }
@@ -231,7 +231,7 @@ TensorPtr clamp_forward(const TensorImpl& x, std::optional<double> lo, std::opti
   check_dtype(o, x, DType::Float32, "input");
   auto [l, h] = clamp_bounds(o, lo, hi);
   TensorPtr out = empty(o, x.shape(), DType::Float32, x.device());
-  CG_CPU_ONLY(o, x.device(), clamp_forward, out->data_as<float>(), x.data_as<float>(), x.numel(), l, h);
+  CG_ON_DEVICE(x.device(), clamp_forward, out->data_as<float>(), x.data_as<float>(), x.numel(), l, h);
   return out;
 }
 
@@ -243,7 +243,7 @@ TensorPtr clamp_backward(const TensorImpl& dout, const TensorImpl& x, std::optio
   check_same_shape(o, dout, "dout", x, "input");
   auto [l, h] = clamp_bounds(o, lo, hi);
   TensorPtr dinp = empty(o, x.shape(), DType::Float32, x.device());
-  CG_CPU_ONLY(o, x.device(), clamp_backward, dinp->data_as<float>(), dout.data_as<float>(), x.data_as<float>(), x.numel(), l, h);
+  CG_ON_DEVICE(x.device(), clamp_backward, dinp->data_as<float>(), dout.data_as<float>(), x.data_as<float>(), x.numel(), l, h);
   return dinp;
 }
 

@@ -10,7 +10,8 @@ namespace cg::dispatch {
 
 namespace {
 
-// Every index in [0, V); indices are read on the host (the CPU path).
+// Every index in [0, V), read on the host for CPU indices; CUDA indices are
+// checked by the kernels on the device (raised at the next sync), never read here.
 void check_indices(const char* op, const TensorImpl& idx, int64_t V, const std::string& what) {
   check_dtype(op, idx, DType::Int32, "indices");
   if (!idx.device().is_cpu()) return;
@@ -34,8 +35,8 @@ TensorPtr embedding_forward(const TensorImpl& idx, const TensorImpl& weight) {
   Shape out_shape = idx.shape();
   out_shape.push_back(C);
   TensorPtr out = empty(op, out_shape, DType::Float32, weight.device());
-  CG_CPU_ONLY(op, weight.device(), embedding_forward, out->data_as<float>(), idx.data_as<int32_t>(),
-              weight.data_as<float>(), idx.numel(), V, C);
+  CG_ON_DEVICE(weight.device(), embedding_forward, out->data_as<float>(), idx.data_as<int32_t>(),
+               weight.data_as<float>(), idx.numel(), V, C);
   return out;
 }
 
@@ -52,8 +53,8 @@ TensorPtr embedding_backward(const TensorImpl& dout, const TensorImpl& idx, int6
   check_indices(op, idx, V, cat("V = ", V));
   int64_t C = ds.back();
   TensorPtr dweight = full(op, {V, C}, DType::Float32, 0.0, dout.device());
-  CG_CPU_ONLY(op, dout.device(), embedding_backward, dweight->data_as<float>(), dout.data_as<float>(),
-              idx.data_as<int32_t>(), idx.numel(), V, C);
+  CG_ON_DEVICE(dout.device(), embedding_backward, dweight->data_as<float>(), dout.data_as<float>(),
+               idx.data_as<int32_t>(), idx.numel(), V, C);
   return dweight;
 }
 

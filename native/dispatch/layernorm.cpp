@@ -44,9 +44,9 @@ LayerNormOut layernorm_forward(const TensorImpl& inp, const TensorImpl* weight, 
   r.out = empty(op, inp.shape(), DType::Float32, inp.device());
   r.mean = empty(op, stats, DType::Float32, inp.device());
   r.rstd = empty(op, stats, DType::Float32, inp.device());
-  CG_CPU_ONLY(op, inp.device(), layernorm_forward, r.out->data_as<float>(), r.mean->data_as<float>(),
-              r.rstd->data_as<float>(), inp.data_as<float>(), ptr(weight), ptr(bias), r.mean->numel(), C,
-              static_cast<float>(eps));
+  CG_ON_DEVICE(inp.device(), layernorm_forward, r.out->data_as<float>(), r.mean->data_as<float>(),
+               r.rstd->data_as<float>(), inp.data_as<float>(), ptr(weight), ptr(bias), r.mean->numel(), C,
+               static_cast<float>(eps));
   return r;
 }
 
@@ -72,9 +72,9 @@ LayerNormGrads layernorm_backward(const TensorImpl& dout, const TensorImpl& inp,
   g.dinp = empty(op, inp.shape(), DType::Float32, inp.device());
   g.dweight = full(op, {C}, DType::Float32, 0.0, inp.device());
   g.dbias = full(op, {C}, DType::Float32, 0.0, inp.device());
-  CG_CPU_ONLY(op, inp.device(), layernorm_backward, g.dinp->data_as<float>(), g.dweight->data_as<float>(),
-              g.dbias->data_as<float>(), dout.data_as<float>(), inp.data_as<float>(), ptr(weight),
-              mean.data_as<float>(), rstd.data_as<float>(), mean.numel(), C);
+  CG_ON_DEVICE(inp.device(), layernorm_backward, g.dinp->data_as<float>(), g.dweight->data_as<float>(),
+               g.dbias->data_as<float>(), dout.data_as<float>(), inp.data_as<float>(), ptr(weight),
+               mean.data_as<float>(), rstd.data_as<float>(), mean.numel(), C);
   return g;
 }
 

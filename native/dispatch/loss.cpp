@@ -10,8 +10,10 @@ namespace cg::dispatch {
 
 namespace {
 
-// Shapes, dtypes, devices and target values; returns the number of non-ignored rows.
-int64_t check_inputs(const char* op, const TensorImpl& logits, const TensorImpl& targets, int32_t ignore_index) {
+// Shapes, dtypes, devices, and the target values of CPU targets. CUDA targets
+// are checked by the kernels on the device (raised at the next sync): no host
+// read, no sync.
+void check_inputs(const char* op, const TensorImpl& logits, const TensorImpl& targets, int32_t ignore_index) {
   check_dtype(op, logits, DType::Float32, "logits");
   check_dtype(op, targets, DType::Int32, "targets");
   check_same_device(op, {&logits, &targets});
@@ -21,23 +23,14 @@ int64_t check_inputs(const char* op, const TensorImpl& logits, const TensorImpl&
   if (targets.shape() != Shape{N})
     throw_range_error(op, ": targets must have shape [", N, "] for logits of shape ", shape_str(logits.shape()),
                       ", got ", shape_str(targets.shape()));
-  // Targets are read on the host: this is the CPU path (CUDA targets will need a device-side check).
-  if (!targets.device().is_cpu()) return N;
+  if (!targets.device().is_cpu()) return;
   const int32_t* t = targets.data_as<int32_t>();
-  int64_t count = 0;
   for (int64_t n = 0; n < N; ++n) {
     if (t[n] == ignore_index) continue;
     if (t[n] < 0 || t[n] >= C)
       throw_range_error(op, ": target ", t[n], " at row ", n, " is out of range for ", C, " classes (expected 0..",
                         C - 1, " or ignoreIndex ", ignore_index, ")");
-    ++count;
   }
-  return count;
-}
-
-double scale_for(Reduction r, int64_t count) {
-  if (r != Reduction::Mean) return 1.0;
-  return count > 0 ? 1.0 / static_cast<double>(count) : 0.0;  // all ignored: loss 0, gradient 0
 }
 
 }  // namespace
@@ -45,22 +38,23 @@ double scale_for(Reduction r, int64_t count) {
 TensorPtr crossentropy_forward(const TensorImpl& logits, const TensorImpl& targets, int32_t ignore_index,
                                Reduction reduction) {
   const char* op = "cudagrad.crossEntropy";
-  int64_t count = check_inputs(op, logits, targets, ignore_index);
+  check_inputs(op, logits, targets, ignore_index);
   int64_t N = logits.shape()[0], C = logits.shape()[1];
   TensorPtr losses = empty(op, {N}, DType::Float32, logits.device());
-  CG_CPU_ONLY(op, logits.device(), crossentropy_forward, losses->data_as<float>(), logits.data_as<float>(),
-              targets.data_as<int32_t>(), N, C, ignore_index);
+  CG_ON_DEVICE(logits.device(), crossentropy_forward, losses->data_as<float>(), logits.data_as<float>(),
+               targets.data_as<int32_t>(), N, C, ignore_index);
   if (reduction == Reduction::None) return losses;
+  // 'mean' divides by the number of non-ignored targets (0 when none: loss 0, gradient 0).
   TensorPtr out = empty(op, {}, DType::Float32, logits.device());
-  CG_CPU_ONLY(op, logits.device(), crossentropy_reduce, out->data_as<float>(), losses->data_as<float>(), N,
-              scale_for(reduction, count));
+  CG_ON_DEVICE(logits.device(), crossentropy_reduce, out->data_as<float>(), losses->data_as<float>(),
+               targets.data_as<int32_t>(), N, ignore_index, reduction == Reduction::Mean);
   return out;
 }
 
 TensorPtr crossentropy_backward(const TensorImpl& dloss, const TensorImpl& logits, const TensorImpl& targets,
                                 int32_t ignore_index, Reduction reduction) {
   const char* op = "cudagrad.crossEntropy backward";
-  int64_t count = check_inputs(op, logits, targets, ignore_index);
+  check_inputs(op, logits, targets, ignore_index);
   check_dtype(op, dloss, DType::Float32, "dloss");
   check_same_device(op, {&dloss, &logits});
   int64_t N = logits.shape()[0], C = logits.shape()[1];
@@ -72,9 +66,9 @@ TensorPtr crossentropy_backward(const TensorImpl& dloss, const TensorImpl& logit
                       "), got shape ", shape_str(dloss.shape()));
   }
   TensorPtr dlogits = empty(op, logits.shape(), DType::Float32, logits.device());
-  CG_CPU_ONLY(op, logits.device(), crossentropy_backward, dlogits->data_as<float>(), dloss.data_as<float>(),
-              reduction == Reduction::None ? 1 : 0, logits.data_as<float>(), targets.data_as<int32_t>(), N, C,
-              ignore_index, static_cast<float>(scale_for(reduction, count)));
+  CG_ON_DEVICE(logits.device(), crossentropy_backward, dlogits->data_as<float>(), dloss.data_as<float>(),
+               reduction == Reduction::None ? 1 : 0, logits.data_as<float>(), targets.data_as<int32_t>(), N, C,
+               ignore_index, reduction == Reduction::Mean);
   return dlogits;
 }
 

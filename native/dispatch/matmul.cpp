@@ -39,7 +39,7 @@ struct Loop {
 // the first, 1 after). Loop sizes must be > 0. Adjacent dims with compatible strides merge;
 // the innermost merged dim becomes one strided-batch call, or folds into M (B broadcast,
 // A and C contiguous) or K (C summed, A^T and B contiguous): one bigger GEMM.
-void run_batched(const char* op, Device dev, Mm g, const Loop& in, const Epilogue& ep) {
+void run_batched([[maybe_unused]] const char* op, Device dev, Mm g, const Loop& in, const Epilogue& ep) {
   Loop l;
   for (size_t d = 0; d < in.size.size(); ++d) {
     if (in.size[d] == 1) continue;
@@ -88,7 +88,7 @@ void run_batched(const char* op, Device dev, Mm g, const Loop& in, const Epilogu
       oc += idx[d] * l.sc[d];
       if (l.sc[d] == 0 && idx[d] != 0) first = false;
     }
-    CG_CPU_ONLY(op, dev, gemm, g.ta, g.tb, g.M, g.N, g.K, 1.f, g.A + oa, g.lda, g.B + ob, g.ldb, first ? 0.f : 1.f,
+    CG_ON_DEVICE(dev, gemm, g.ta, g.tb, g.M, g.N, g.K, 1.f, g.A + oa, g.lda, g.B + ob, g.ldb, first ? 0.f : 1.f,
                 g.C + oc, g.ldc, batch, sa, sb, sc, ep);
     for (size_t d = nd; d-- > 0;) {
       if (++idx[d] < l.size[d]) break;
@@ -236,7 +236,7 @@ TensorPtr linear(const TensorImpl& x, const TensorImpl& weight, const TensorImpl
   ep.has_act = has_act;
   ep.act = act;
   // out (M, N) = x (M, K) @ weight^T (K, N)
-  CG_CPU_ONLY(op, dev, gemm, false, true, M, N, K, 1.f, x.data_as<float>(), K, weight.data_as<float>(), K, 0.f,
+  CG_ON_DEVICE(dev, gemm, false, true, M, N, K, 1.f, x.data_as<float>(), K, weight.data_as<float>(), K, 0.f,
               out->data_as<float>(), N, 1, 0, 0, 0, ep);
   return out;
 }
@@ -263,15 +263,15 @@ LinearGrads linear_backward(const TensorImpl& dout, const TensorImpl& x, const T
   const float* d = dout.data_as<float>();
   // dx (M, K) = dout (M, N) @ weight (N, K)
   if (M > 0 && K > 0)
-    CG_CPU_ONLY(op, dev, gemm, false, false, M, K, N, 1.f, d, N, weight.data_as<float>(), K, 0.f,
+    CG_ON_DEVICE(dev, gemm, false, false, M, K, N, 1.f, d, N, weight.data_as<float>(), K, 0.f,
                 g.dx->data_as<float>(), K);
   // dweight (N, K) = dout^T (N, M) @ x (M, K)
   if (N > 0 && K > 0)
-    CG_CPU_ONLY(op, dev, gemm, true, false, N, K, M, 1.f, d, N, x.data_as<float>(), K, 0.f,
+    CG_ON_DEVICE(dev, gemm, true, false, N, K, M, 1.f, d, N, x.data_as<float>(), K, 0.f,
                 g.dweight->data_as<float>(), K);
   if (has_bias) {
     g.dbias = full(op, {N}, DType::Float32, 0, dev);  // dbias (N) = sum over rows of dout
-    if (M > 0) CG_CPU_ONLY(op, dev, linear_bias_backward, g.dbias->data_as<float>(), d, M, N);
+    if (M > 0) CG_ON_DEVICE(dev, linear_bias_backward, g.dbias->data_as<float>(), d, M, N);
   }
   return g;
 }
@@ -318,7 +318,7 @@ GemmResult gemm(const GemmArgs& p, const TensorImpl& a, const TensorImpl& b, con
   ep.has_act = p.has_act;
   ep.act = p.act;
   ep.preact = r.preact ? r.preact->data_as<float>() : nullptr;
-  CG_CPU_ONLY(op, dev, gemm, p.trans_a, p.trans_b, p.M, p.N, p.K, static_cast<float>(p.alpha), a.data_as<float>(),
+  CG_ON_DEVICE(dev, gemm, p.trans_a, p.trans_b, p.M, p.N, p.K, static_cast<float>(p.alpha), a.data_as<float>(),
               p.lda, b.data_as<float>(), p.ldb, static_cast<float>(p.beta), r.out->data_as<float>(), p.ldc, p.batch,
               p.stride_a, p.stride_b, p.stride_c, ep);
   return r;

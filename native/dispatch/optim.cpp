@@ -5,6 +5,7 @@
 
 #include "../runtime/error.h"
 #include "check.h"
+#include "creation.h"
 #include "on_device.h"
 
 namespace cg::dispatch {
@@ -56,9 +57,9 @@ void sgd_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl*
   else check_state(op, {{&param, "param"}, {&grad, "grad"}});
   // With momentum 0 the buffer is not used (as torch, which keeps none).
   float* buf = o.momentum != 0 ? momentum_buf->data_as<float>() : nullptr;
-  CG_CPU_ONLY(op, param.device(), sgd_step, param.data_as<float>(), grad.data_as<float>(), buf, param.numel(),
-              static_cast<float>(o.lr), static_cast<float>(o.momentum), static_cast<float>(o.dampening),
-              static_cast<float>(o.weight_decay), o.nesterov, o.first);
+  CG_ON_DEVICE(param.device(), sgd_step, param.data_as<float>(), grad.data_as<float>(), buf, param.numel(),
+               static_cast<float>(o.lr), static_cast<float>(o.momentum), static_cast<float>(o.dampening),
+               static_cast<float>(o.weight_decay), o.nesterov, o.first);
 }
 
 void adam_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl& m, const TensorImpl& v,
@@ -83,12 +84,14 @@ void adam_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl
   s.bc2_sqrt = static_cast<float>(std::sqrt(1 - std::pow(o.beta2, o.step)));
   s.decay = static_cast<float>(1 - o.lr * o.weight_decay);
   s.decoupled = o.decoupled;
-  CG_CPU_ONLY(op, param.device(), adam_step, param.data_as<float>(), grad.data_as<float>(), m.data_as<float>(),
-              v.data_as<float>(), param.numel(), s);
+  CG_ON_DEVICE(param.device(), adam_step, param.data_as<float>(), grad.data_as<float>(), m.data_as<float>(),
+               v.data_as<float>(), param.numel(), s);
 }
 
-double grad_norm(const char* op, const std::vector<const TensorImpl*>& grads) {
-  double total = 0;
+namespace {
+
+// dtypes and one device for every tensor.
+void check_grads(const char* op, const std::vector<const TensorImpl*>& grads) {
   for (size_t i = 0; i < grads.size(); ++i) {
     const TensorImpl& g = *grads[i];
     check_dtype(op, g, DType::Float32, cat("tensor ", i).c_str());
@@ -96,25 +99,47 @@ double grad_norm(const char* op, const std::vector<const TensorImpl*>& grads) {
       throw_type_error(op, ": expected all tensors on one device, got ", grads[0]->device().str(), " (tensor 0) and ",
                        g.device().str(), " (tensor ", i, ")");
   }
-  for (const TensorImpl* g : grads) {
-    double s = 0;
-    CG_CPU_ONLY(op, g->device(), sum_squares, &s, g->data_as<float>(), g->numel());
-    total += s;
-  }
-  return std::sqrt(total);
+}
+
+// The sum of squares of every tensor (double, tensors in order), left in the
+// tensors' device memory: a 2-element float32 tensor holding one double (its
+// storage is 512-byte aligned), so CUDA accumulates without a host sync.
+TensorPtr sum_squares_on_device(const char* op, const std::vector<const TensorImpl*>& grads) {
+  TensorPtr acc = empty(op, {2}, DType::Float32, grads[0]->device());
+  double* total = reinterpret_cast<double*>(acc->data_as<float>());
+  for (size_t i = 0; i < grads.size(); ++i)
+    CG_ON_DEVICE(grads[i]->device(), sum_squares, total, grads[i]->data_as<float>(), grads[i]->numel(), i > 0);
+  return acc;
+}
+
+// Reads the accumulated double (a sync on CUDA: the caller asked for a number).
+double read_total(const char* op, const TensorImpl& acc) {
+  double total = 0;
+  copy_to_host(op, acc, &total, sizeof total);
+  return total;
+}
+
+}  // namespace
+
+double grad_norm(const char* op, const std::vector<const TensorImpl*>& grads) {
+  check_grads(op, grads);
+  if (grads.empty()) return 0;
+  TensorPtr acc = sum_squares_on_device(op, grads);
+  return std::sqrt(read_total(op, *acc));
 }
 
 double clip_grad_norm(const std::vector<const TensorImpl*>& grads, double max_norm) {
   const char* op = "cudagrad.clipGradNorm";
   if (!(max_norm >= 0)) throw_range_error(op, ": maxNorm must be a number >= 0, got ", max_norm);
-  double norm = grad_norm(op, grads);
-  double coef = max_norm / (norm + 1e-6);
-  // As torch: scale by min(coef, 1); NaN / inf norms make coef NaN / 0 and propagate.
-  if (!(coef >= 1)) {
-    for (const TensorImpl* g : grads)
-      CG_CPU_ONLY(op, g->device(), scale, g->data_as<float>(), g->numel(), static_cast<float>(coef));
-  }
-  return norm;
+  check_grads(op, grads);
+  if (grads.empty()) return 0;
+  TensorPtr acc = sum_squares_on_device(op, grads);
+  const double* total = reinterpret_cast<const double*>(acc->data_as<float>());
+  // As torch: scale by min(max_norm / (norm + 1e-6), 1), the factor computed
+  // where the sum lives (on the device for CUDA: no sync before the scaling).
+  for (const TensorImpl* g : grads)
+    CG_ON_DEVICE(g->device(), clip_scale, g->data_as<float>(), g->numel(), total, max_norm);
+  return std::sqrt(read_total(op, *acc));
 }
 
 }  // namespace cg::dispatch

@@ -66,7 +66,7 @@ TensorPtr reduce_forward(Reduce op, const TensorImpl& x, std::optional<int64_t> 
   Plan p = plan(o, x.shape(), axis, keepdim);
   if (op == Reduce::Max) check_nonempty(o, x.shape(), axis, p);
   TensorPtr out = empty(o, p.out, DType::Float32, x.device());
-  CG_CPU_ONLY(o, x.device(), reduce_forward, out->data_as<float>(), x.data_as<float>(), p.s.outer, p.s.len, p.s.inner, op);
+  CG_ON_DEVICE(x.device(), reduce_forward, out->data_as<float>(), x.data_as<float>(), p.s.outer, p.s.len, p.s.inner, op);
   return out;
 }
 
@@ -76,7 +76,7 @@ TensorPtr argmax_forward(const TensorImpl& x, std::optional<int64_t> axis, bool 
   Plan p = plan(o, x.shape(), axis, keepdim);
   check_nonempty(o, x.shape(), axis, p);
   TensorPtr out = empty(o, p.out, DType::Int32, x.device());
-  CG_CPU_ONLY(o, x.device(), argmax_forward, out->data_as<int32_t>(), x.data_as<float>(), p.s.outer, p.s.len, p.s.inner);
+  CG_ON_DEVICE(x.device(), argmax_forward, out->data_as<int32_t>(), x.data_as<float>(), p.s.outer, p.s.len, p.s.inner);
   return out;
 }
 
@@ -92,13 +92,13 @@ TensorPtr reduce_backward(Reduce op, const TensorImpl& dout, const TensorImpl& x
                       axis_desc(axis), keepdim ? " (keepdim)" : "", " has shape ", shape_str(p.out));
   TensorPtr dinp = empty(o, x.shape(), DType::Float32, x.device());
   if (op != Reduce::Max) {
-    CG_CPU_ONLY(o, x.device(), reduce_backward, dinp->data_as<float>(), dout.data_as<float>(), p.s.outer, p.s.len, p.s.inner, op);
+    CG_ON_DEVICE(x.device(), reduce_backward, dinp->data_as<float>(), dout.data_as<float>(), p.s.outer, p.s.len, p.s.inner, op);
     return dinp;
   }
   check_nonempty(o, x.shape(), axis, p);
   TensorPtr idx = empty(o, p.out, DType::Int32, x.device());
-  CG_CPU_ONLY(o, x.device(), argmax_forward, idx->data_as<int32_t>(), x.data_as<float>(), p.s.outer, p.s.len, p.s.inner);
-  CG_CPU_ONLY(o, x.device(), max_backward, dinp->data_as<float>(), dout.data_as<float>(), idx->data_as<int32_t>(), p.s.outer, p.s.len,
+  CG_ON_DEVICE(x.device(), argmax_forward, idx->data_as<int32_t>(), x.data_as<float>(), p.s.outer, p.s.len, p.s.inner);
+  CG_ON_DEVICE(x.device(), max_backward, dinp->data_as<float>(), dout.data_as<float>(), idx->data_as<int32_t>(), p.s.outer, p.s.len,
               p.s.inner);
   return dinp;
 }
@@ -128,7 +128,7 @@ TensorPtr sum_to_shape(const char* op, const TensorImpl& src, const Shape& targe
     Shape shape = pass + 1 == npass ? target : Shape{outer * inner};
     TensorPtr next = empty(op, shape, DType::Float32, src.device());
     const float* from = cur ? cur->data_as<float>() : src.data_as<float>();
-    CG_CPU_ONLY(op, src.device(), reduce_forward, next->data_as<float>(), from, outer, runs[k].first, inner, Reduce::Sum);
+    CG_ON_DEVICE(src.device(), reduce_forward, next->data_as<float>(), from, outer, runs[k].first, inner, Reduce::Sum);
     cur = std::move(next);
     runs.erase(runs.begin() + static_cast<int64_t>(k));
     if (k > 0 && k < runs.size() && runs[k - 1].second == runs[k].second) {

@@ -58,10 +58,11 @@ GatherDims gather_dims(const char* op, const Shape& xshape, int64_t axis, const 
 }
 
 // RangeError naming the first index value outside [0, size) and its position.
+// CPU tensors only: on CUDA the gather kernels check on the device (ops/shape.h).
 void check_index_values(const char* op, const TensorImpl& index, const GatherDims& g) {
   const int64_t size = g.xshape[g.axis];
   int64_t bad[2];
-  CG_CPU_ONLY(op, index.device(), gather_check, index.data_as<int32_t>(), index.numel(), size, bad);
+  cpu::gather_check(index.data_as<int32_t>(), index.numel(), size, bad);
   if (bad[0] < 0) return;
   Shape at(index.shape().size());
   for (int64_t d = static_cast<int64_t>(at.size()) - 1, r = bad[0]; d >= 0; --d) {
@@ -108,7 +109,7 @@ TensorPtr permute(const TensorImpl& x, const std::vector<int64_t>& dims, const c
   if (s.ndim == 0) s.ndim = 1, s.shape[0] = 1, s.stride[0] = 1;
   TensorPtr y = empty(op, out, x.dtype(), x.device());
   if (y->numel() == 0) return y;
-  CG_CPU_ONLY(op, x.device(), permute_forward, words(*y), words(x), s);
+  CG_ON_DEVICE(x.device(), permute_forward, words(*y), words(x), s);
   return y;
 }
 
@@ -131,7 +132,7 @@ TensorPtr slice(const TensorImpl& x, int64_t axis, double start, std::optional<d
   Shape out = x.shape();
   out[a] = count;
   TensorPtr y = empty(op, out, x.dtype(), x.device());
-  CG_CPU_ONLY(op, x.device(), slice_forward, words(*y), words(x), sp.outer, sp.len, sp.inner, first, count);
+  CG_ON_DEVICE(x.device(), slice_forward, words(*y), words(x), sp.outer, sp.len, sp.inner, first, count);
   return y;
 }
 
@@ -149,7 +150,7 @@ TensorPtr slice_backward(const TensorImpl& dout, const Shape& input_shape, int64
     throw_range_error(op, ": dout has shape ", shape_str(dout.shape()), " but slicing shape ", shape_str(input_shape), " along axis ", axis,
                       " from ", start, " to ", end ? cat(*end) : std::string("the end"), " gives ", shape_str(want));
   TensorPtr dinp = empty(op, input_shape, DType::Float32, dout.device());
-  CG_CPU_ONLY(op, dout.device(), slice_backward, dinp->data_as<float>(), dout.data_as<float>(), sp.outer, sp.len, sp.inner, first, count);
+  CG_ON_DEVICE(dout.device(), slice_backward, dinp->data_as<float>(), dout.data_as<float>(), sp.outer, sp.len, sp.inner, first, count);
   return dinp;
 }
 
@@ -181,7 +182,7 @@ TensorPtr concat(const std::vector<const TensorImpl*>& xs, int64_t axis) {
   check_shape(op, out);
   TensorPtr y = empty(op, out, x0.dtype(), x0.device());
   AxisSplit sp = split_at(out, a);
-  CG_CPU_ONLY(op, x0.device(), concat_forward, words(*y), ptrs.data(), lens.data(), static_cast<int64_t>(lens.size()), sp.outer, sp.inner);
+  CG_ON_DEVICE(x0.device(), concat_forward, words(*y), ptrs.data(), lens.data(), static_cast<int64_t>(lens.size()), sp.outer, sp.inner);
   return y;
 }
 
@@ -203,7 +204,7 @@ std::vector<TensorPtr> split(const TensorImpl& x, const std::vector<int64_t>& si
     Shape shape = x.shape();
     shape[a] = n;
     TensorPtr y = empty(op, shape, x.dtype(), x.device());
-    CG_CPU_ONLY(op, x.device(), slice_forward, words(*y), words(x), sp.outer, sp.len, sp.inner, first, n);
+    CG_ON_DEVICE(x.device(), slice_forward, words(*y), words(x), sp.outer, sp.len, sp.inner, first, n);
     out.push_back(std::move(y));
     first += n;
   }
@@ -216,8 +217,8 @@ TensorPtr gather(const TensorImpl& x, int64_t axis, const TensorImpl& index) {
   GatherDims g = gather_dims(op, x.shape(), axis, index);
   TensorPtr y = empty(op, index.shape(), x.dtype(), x.device());
   if (y->numel() == 0) return y;
-  check_index_values(op, index, g);
-  CG_CPU_ONLY(op, x.device(), gather_forward, words(*y), words(x), index.data_as<int32_t>(), g);
+  if (index.device().is_cpu()) check_index_values(op, index, g);
+  CG_ON_DEVICE(x.device(), gather_forward, words(*y), words(x), index.data_as<int32_t>(), g);
   return y;
 }
 
@@ -229,8 +230,8 @@ TensorPtr gather_backward(const TensorImpl& dout, const TensorImpl& index, int64
   GatherDims g = gather_dims(op, input_shape, axis, index);
   check_same_shape(op, dout, "dout", index, "index");
   TensorPtr dinp = empty(op, input_shape, DType::Float32, dout.device());
-  if (index.numel() > 0) check_index_values(op, index, g);
-  CG_CPU_ONLY(op, dout.device(), gather_backward, dinp->data_as<float>(), dout.data_as<float>(), index.data_as<int32_t>(), g);
+  if (index.numel() > 0 && index.device().is_cpu()) check_index_values(op, index, g);
+  CG_ON_DEVICE(dout.device(), gather_backward, dinp->data_as<float>(), dout.data_as<float>(), index.data_as<int32_t>(), g);
   return dinp;
 }
 

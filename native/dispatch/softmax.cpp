@@ -44,8 +44,8 @@ TensorPtr softmax_forward(const TensorImpl& inp, int64_t axis, bool causal, bool
   check_dtype(op, inp, DType::Float32, "input");
   View v = softmax_view(op, inp.shape(), axis, causal);
   TensorPtr out = empty(op, inp.shape(), DType::Float32, inp.device());
-  CG_CPU_ONLY(op, inp.device(), softmax_forward, out->data_as<float>(), inp.data_as<float>(), v.outer, v.C, v.inner,
-              v.tq, log);
+  CG_ON_DEVICE(inp.device(), softmax_forward, out->data_as<float>(), inp.data_as<float>(), v.outer, v.C, v.inner,
+               v.tq, log);
   return out;
 }
 
@@ -57,8 +57,8 @@ TensorPtr softmax_backward(const TensorImpl& dout, const TensorImpl& out, int64_
   check_same_shape(op, dout, "dout", out, "out");
   View v = softmax_view(op, out.shape(), axis, causal);
   TensorPtr dinp = empty(op, out.shape(), DType::Float32, out.device());
-  CG_CPU_ONLY(op, out.device(), softmax_backward, dinp->data_as<float>(), dout.data_as<float>(), out.data_as<float>(),
-              v.outer, v.C, v.inner, v.tq, log);
+  CG_ON_DEVICE(out.device(), softmax_backward, dinp->data_as<float>(), dout.data_as<float>(), out.data_as<float>(),
+               v.outer, v.C, v.inner, v.tq, log);
   return dinp;
 }
 

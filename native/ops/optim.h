@@ -13,8 +13,13 @@
 //   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g
 //   param -= step_size * m / (sqrt(v) / bc2_sqrt + eps)
 //   step_size = lr / (1 - beta1^step), bc2_sqrt = sqrt(1 - beta2^step)
-// sum_squares: out (1) = sum inp^2, accumulated in double (for the global
-//   gradient norm); scale: x *= s in place (gradient clipping).
+// sum_squares: out (1) = sum inp^2 (accumulate: out += ...), in double, for
+//   the global gradient norm; `out` is in the device's memory (a host double
+//   on the CPU), so the CUDA path accumulates over tensors without a sync.
+// clip_scale: gradient clipping with the factor computed where `sumsq` lives
+//   (no host round trip on CUDA): coef = max_norm / (sqrt(*sumsq) + 1e-6),
+//   and x *= float(coef) in place unless coef >= 1 (NaN / inf norms give
+//   coef NaN / 0 and propagate, as torch.nn.utils.clip_grad_norm_).
 #pragma once
 
 #include <cstdint>
@@ -30,14 +35,14 @@ namespace cg::cpu {
 void sgd_step(float* param, const float* grad, float* momentum_buf, int64_t n, float lr, float momentum,
               float dampening, float weight_decay, bool nesterov, bool first);
 void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, const AdamScalars& s);
-void sum_squares(double* out, const float* inp, int64_t n);
-void scale(float* x, int64_t n, float s);
+void sum_squares(double* out, const float* inp, int64_t n, bool accumulate);
+void clip_scale(float* x, int64_t n, const double* sumsq, double max_norm);
 }  // namespace cg::cpu
 
 namespace cg::cuda {
 void sgd_step(float* param, const float* grad, float* momentum_buf, int64_t n, float lr, float momentum,
               float dampening, float weight_decay, bool nesterov, bool first);
 void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, const AdamScalars& s);
-void sum_squares(double* out, const float* inp, int64_t n);
-void scale(float* x, int64_t n, float s);
+void sum_squares(double* out, const float* inp, int64_t n, bool accumulate);
+void clip_scale(float* x, int64_t n, const double* sumsq, double max_norm);
 }  // namespace cg::cuda

@@ -11,8 +11,8 @@
 //   gather_forward:  out (index shape) = inp at index along axis (torch.gather)
 //   gather_backward: dinp (input shape) = 0, plus dout scatter-added at index along axis
 //   gather_check:    bad (2, host) = first flat position of index (n) with a value outside
-//                    [0, size) and that value, or {-1, 0} (run before gather: nothing is
-//                    written on bad input)
+//                    [0, size) and that value, or {-1, 0} (CPU only, run before gather:
+//                    nothing is written on bad input; CUDA checks inside the kernels)
 // Gradients are activation gradients (=). gather_backward is deterministic:
 // each dinp element is summed by one thread in index order.
 #pragma once
@@ -56,5 +56,9 @@ void slice_backward(float* dinp, const float* dout, int64_t outer, int64_t len, 
 void concat_forward(uint32_t* out, const uint32_t* const* inps, const int64_t* lens, int64_t n, int64_t outer, int64_t inner);
 void gather_forward(uint32_t* out, const uint32_t* inp, const int32_t* index, const GatherDims& g);
 void gather_backward(float* dinp, const float* dout, const int32_t* index, const GatherDims& g);
-void gather_check(const int32_t* index, int64_t n, int64_t size, int64_t* bad);
+// No gather_check on CUDA (it would read the index on the host): the gather
+// kernels check every index themselves, record the first bad one they meet in
+// the device error record (native/cuda/device_error.cuh, DeviceErrorOp::Gather),
+// write 0 / skip it, and the host raises it as a RangeError at its next copy to
+// host or synchronize.
 }  // namespace cg::cuda

@@ -32,3 +32,4 @@ inline float __bfloat162float(__nv_bfloat16 h) {
   return f;
 }
 inline __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return {__float2bfloat16(a), __float2bfloat16(b)}; }
+inline unsigned short __bfloat16_as_ushort(__nv_bfloat16 h) { return h.x; }

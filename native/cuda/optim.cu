@@ -1,0 +1,168 @@
+// CUDA optimizer updates (ops/optim.h): grid-stride loops over float4 (all
+// tensors start 16-byte aligned) with a scalar tail, in place, one read and
+// one write of each tensor. The formulas are the CPU kernels' (optim.inc:
+// fmaf where they use fma; IEEE sqrt and division, the nvcc defaults); other
+// products may be fused differently by each compiler, so CPU and CUDA agree to
+// rounding, not bit for bit.
+// sum_squares: two stages, deterministic: per-block double partials (the grid
+// depends on n only), then one block adds them in a fixed tree into *out (+=
+// with accumulate) -- *out stays on the device. clip_scale reads the summed
+// squares from device memory, so clipping needs no host sync.
+#include "../ops/optim.h"
+#include "launch.h"
+#include "rows.cuh"
+
+namespace cg::cuda {
+
+namespace {
+
+using namespace rows;
+
+constexpr int kThreads = 256;
+constexpr int kSumBlocksMax = 1024;
+constexpr int64_t kSumPerBlock = kThreads * 16;  // elements a block, at least
+
+struct SgdArgs {
+  float lr, momentum, damp1, weight_decay;
+  bool has_buf, nesterov, first, decay;
+};
+
+__device__ __forceinline__ void sgd_one(float& p, float g, float* b, const SgdArgs& a) {
+  if (a.decay) g = fmaf(a.weight_decay, p, g);
+  if (a.has_buf) {
+    float nb = a.first ? g : fmaf(a.damp1, g, a.momentum * *b);
+    *b = nb;
+    g = a.nesterov ? fmaf(a.momentum, nb, g) : nb;
+  }
+  p -= a.lr * g;
+}
+
+__global__ void sgd_kernel(float* param, const float* grad, float* buf, int64_t n, SgdArgs a) {
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  const int64_t n4 = n / 4;
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += stride) {
+    float4 p = reinterpret_cast<float4*>(param)[i];
+    float4 g = reinterpret_cast<const float4*>(grad)[i];
+    float4 b = a.has_buf && !a.first ? reinterpret_cast<float4*>(buf)[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+    sgd_one(p.x, g.x, &b.x, a);
+    sgd_one(p.y, g.y, &b.y, a);
+    sgd_one(p.z, g.z, &b.z, a);
+    sgd_one(p.w, g.w, &b.w, a);
+    reinterpret_cast<float4*>(param)[i] = p;
+    if (a.has_buf) reinterpret_cast<float4*>(buf)[i] = b;
+  }
+  for (int64_t i = n4 * 4 + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+    float b = a.has_buf && !a.first ? buf[i] : 0.f;
+    sgd_one(param[i], grad[i], &b, a);
+    if (a.has_buf) buf[i] = b;
+  }
+}
+
+__device__ __forceinline__ void adam_one(float& p, float g, float& m, float& v, const AdamScalars& s) {
+  if (s.weight_decay != 0.f) {
+    if (s.decoupled) p *= s.decay;
+    else g = fmaf(s.weight_decay, p, g);
+  }
+  m = fmaf(s.one_minus_beta1, g, s.beta1 * m);
+  v = fmaf(s.one_minus_beta2, g * g, s.beta2 * v);
+  p -= s.step_size * (m / (sqrtf(v) / s.bc2_sqrt + s.eps));
+}
+
+__global__ void adam_kernel(float* param, const float* grad, float* m, float* v, int64_t n, AdamScalars s) {
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  const int64_t n4 = n / 4;
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += stride) {
+    float4 p = reinterpret_cast<float4*>(param)[i];
+    float4 g = reinterpret_cast<const float4*>(grad)[i];
+    float4 mm = reinterpret_cast<float4*>(m)[i];
+    float4 vv = reinterpret_cast<float4*>(v)[i];
+    adam_one(p.x, g.x, mm.x, vv.x, s);
+    adam_one(p.y, g.y, mm.y, vv.y, s);
+    adam_one(p.z, g.z, mm.z, vv.z, s);
+    adam_one(p.w, g.w, mm.w, vv.w, s);
+    reinterpret_cast<float4*>(param)[i] = p;
+    reinterpret_cast<float4*>(m)[i] = mm;
+    reinterpret_cast<float4*>(v)[i] = vv;
+  }
+  for (int64_t i = n4 * 4 + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+    adam_one(param[i], grad[i], m[i], v[i], s);
+}
+
+// Stage 1: partial[blockIdx] = sum of squares of this block's grid-stride share, in double.
+__global__ void sum_squares_partial_kernel(double* partial, const float* inp, int64_t n) {
+  __shared__ double sh[32];
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  const int64_t n4 = n / 4;
+  double s = 0;
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += stride) {
+    float4 x = reinterpret_cast<const float4*>(inp)[i];
+    s = fma(static_cast<double>(x.x), static_cast<double>(x.x), s);
+    s = fma(static_cast<double>(x.y), static_cast<double>(x.y), s);
+    s = fma(static_cast<double>(x.z), static_cast<double>(x.z), s);
+    s = fma(static_cast<double>(x.w), static_cast<double>(x.w), s);
+  }
+  for (int64_t i = n4 * 4 + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+    s = fma(static_cast<double>(inp[i]), static_cast<double>(inp[i]), s);
+  s = block_sum(s, sh);
+  if (threadIdx.x == 0) partial[blockIdx.x] = s;
+}
+
+// Stage 2 (one block): *out (+)= sum of the partials, fixed order.
+__global__ void sum_squares_final_kernel(double* out, const double* partial, int nparts, bool accumulate) {
+  __shared__ double sh[32];
+  double s = 0;
+  for (int i = threadIdx.x; i < nparts; i += blockDim.x) s += partial[i];
+  s = block_sum(s, sh);
+  if (threadIdx.x == 0) out[0] = accumulate ? out[0] + s : s;
+}
+
+__global__ void clip_scale_kernel(float* x, int64_t n, const double* sumsq, double max_norm) {
+  const double coef = max_norm / (sqrt(*sumsq) + 1e-6);
+  if (coef >= 1) return;  // uniform: every thread reads the same value
+  const float s = static_cast<float>(coef);
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  const int64_t n4 = n / 4;
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += stride) {
+    float4 v = reinterpret_cast<float4*>(x)[i];
+    reinterpret_cast<float4*>(x)[i] = make_float4(v.x * s, v.y * s, v.z * s, v.w * s);
+  }
+  for (int64_t i = n4 * 4 + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) x[i] *= s;
+}
+
+}  // namespace
+
+// --- launchers
+
+void sgd_step(float* param, const float* grad, float* momentum_buf, int64_t n, float lr, float momentum,
+              float dampening, float weight_decay, bool nesterov, bool first) {
+  if (n <= 0) return;
+  SgdArgs a{lr, momentum, 1.f - dampening, weight_decay, momentum_buf != nullptr, nesterov, first, weight_decay != 0.f};
+  LAUNCH(sgd_kernel, grid_for((n + 3) / 4, kThreads), kThreads, 0, stream())(param, grad, momentum_buf, n, a);
+  gpu::check_last_launch("sgdStep");
+}
+
+void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, const AdamScalars& s) {
+  if (n <= 0) return;
+  LAUNCH(adam_kernel, grid_for((n + 3) / 4, kThreads), kThreads, 0, stream())(param, grad, m, v, n, s);
+  gpu::check_last_launch(s.decoupled ? "adamwStep" : "adamStep");
+}
+
+void sum_squares(double* out, const float* inp, int64_t n, bool accumulate) {
+  int64_t want = (n + kSumPerBlock - 1) / kSumPerBlock;
+  int blocks = static_cast<int>(want < kSumBlocksMax ? want : kSumBlocksMax);
+  Scratch part(static_cast<size_t>(blocks > 0 ? blocks : 1) * sizeof(double));
+  if (blocks > 0) {
+    LAUNCH(sum_squares_partial_kernel, blocks, kThreads, 0, stream())(part.as<double>(), inp, n);
+    gpu::check_last_launch("gradNorm");
+  }
+  LAUNCH(sum_squares_final_kernel, 1, kThreads, 0, stream())(out, part.as<double>(), blocks, accumulate);
+  gpu::check_last_launch("gradNorm");
+}
+
+void clip_scale(float* x, int64_t n, const double* sumsq, double max_norm) {
+  if (n <= 0) return;
+  LAUNCH(clip_scale_kernel, grid_for((n + 3) / 4, kThreads), kThreads, 0, stream())(x, n, sumsq, max_norm);
+  gpu::check_last_launch("clipGradNorm");
+}
+
+}  // namespace cg::cuda
