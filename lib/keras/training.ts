@@ -127,10 +127,11 @@ function rows(x: Tensor, idx: Tensor): Tensor {
 
 // Loss (mean over the batch) and the number of correct predictions.
 function batchLoss(model: Sequential, d: Data, idx: Int32Array, accuracy: boolean): { loss: Tensor; correct: number } {
-  const it = tensor(idx);
+  const device = d.x.device;
+  const it = tensor(idx, { device });
   const xb = rows(d.x, it);
   if (d.labels) {
-    const yb = tensor(Int32Array.from(idx, (i) => d.labels![i]));
+    const yb = tensor(Int32Array.from(idx, (i) => d.labels![i]), { device });
     const logits = model.logits(xb);
     const loss = crossEntropy(logits, yb);
     let correct = 0;
