@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// The cudagrad command line: `cudagrad demo` (the smoke demo), `cudagrad info`.
+// The cudagrad command line: `cudagrad demo` (the smoke demo), `cudagrad info`,
+// `cudagrad train mlp` (the reference DNN, see train-mlp.ts).
 import * as cg from './index';
+import { parseTrainMlpArgs, trainMlp, TRAIN_MLP_USAGE } from './train-mlp';
 
 const USAGE = `usage: cudagrad <command>
 
 commands:
-  demo    smoke demo: devices, tensor creation and round trips, RNG, memory
-  info    devices and build as JSON`;
+  demo       smoke demo: devices, tensor creation and round trips, RNG, memory
+  info       devices and build as JSON
+  train mlp  train the reference DNN on MNIST digits (see cudagrad train mlp --help)`;
 
 function info(): void {
   console.log(
@@ -57,10 +60,37 @@ async function demo(): Promise<void> {
   if (failed) process.exitCode = 1;
 }
 
+async function train(argv: string[]): Promise<void> {
+  const [model, ...rest] = argv;
+  if (model === undefined || model === '--help' || model === '-h') {
+    console.log(`usage: cudagrad train <model> [options]\n\nmodels:\n  mlp  the reference DNN (cudagrad train mlp --help)`);
+    return;
+  }
+  if (model !== 'mlp') {
+    console.error(`cudagrad train: unknown model '${model}' (available: mlp)`);
+    process.exitCode = 2;
+    return;
+  }
+  let args;
+  try {
+    args = parseTrainMlpArgs(rest);
+  } catch (e) {
+    console.error(`cudagrad train mlp: ${(e as Error).message}\n\n${TRAIN_MLP_USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (args === 'help') {
+    console.log(TRAIN_MLP_USAGE);
+    return;
+  }
+  await trainMlp(args);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd] = argv;
   if (cmd === 'demo') return demo();
   if (cmd === 'info') return info();
+  if (cmd === 'train') return train(argv.slice(1));
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(USAGE);
     return;

@@ -24,3 +24,8 @@ export { Tensor } from './tensor';
 export type { DType, TypedArray } from './tensor';
 export { version } from './version';
 export * from './ops/index';
+export * as nn from './nn/index';
+export * as optim from './optim/index';
+export * as io from './io/index';
+export * as data from './data/index';
+export * as keras from './keras/index';

@@ -11,7 +11,8 @@ const nat = ops<{
   activationBackward(kind: Activation, dout: NativeHandle, x: NativeHandle): NativeHandle;
 }>();
 
-function activation(kind: Activation, x: Tensor): Tensor {
+/** The activation `kind` applied to x (recorded for autograd). */
+export function activation(kind: Activation, x: Tensor): Tensor {
   const out = wrap(nat.activation(kind, arg(`cudagrad.${kind}`, x, 'x')));
   return record(kind, out, [x], ([g]) => [g && activationBackward(kind, g, x)]);
 }

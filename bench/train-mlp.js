@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+// Training throughput of the reference DNN (784-128-10, ReLU, softmax fused
+// into sparse cross-entropy, Adam lr 1e-3) on the 8,000 shipped MNIST training
+// digits, in samples per second, at batch 32 and 256: cudagrad's keras fit
+// (verbose 0, accuracy metric on), cudagrad's nn/optim loop (the same step
+// written by hand), and PyTorch 1.13 CPU doing the same per-step work
+// (bench/peers/train_mlp.py), all on BENCH_THREADS threads (default 2),
+// interleaved run by run.
+// Writes bench/results/train-mlp-<date>.json (or $OUT/...) and prints a table.
+// Usage: node bench/train-mlp.js [--epochs N (per run, default 3)] [--repeats N (default 5)] [--batches 32,256]
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const cg = require('../dist');
+
+const opt = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const threads = Number(process.env.BENCH_THREADS || 2);
+const epochs = Number(opt('epochs', 3));
+const repeats = Number(opt('repeats', 5));
+const batches = opt('batches', '32,256').split(',').map(Number);
+cg.setNumThreads(threads);
+
+const dataDir = cg.data.shippedMnistDir();
+const { train } = cg.data.loadMnist();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const n = train.x.shape[0];
+
+function model() {
+  const k = cg.keras;
+  return k.sequential([k.dense({ units: 128, activation: 'relu', inputShape: [784], kernelInitializer: 'torch' }), k.dense({ units: 10, activation: 'softmax', kernelInitializer: 'torch' })]);
+}
+
+// [samples per second of wall time, samples per CPU-second (all threads)] since (t0, c0).
+function rates(epochs, t0, c0) {
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return [(epochs * n) / wall, (epochs * n) / ((c.user + c.system) / 1e6)];
+}
+
+// keras fit: returns run(epochs) -> [wall, cpu] samples/s, after a warm-up epoch.
+async function fitRunner(bs) {
+  cg.manualSeed(0);
+  const m = model();
+  m.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  await m.fit(train.x, train.y, { epochs: 1, batchSize: bs, verbose: 0 });
+  return async (e) => {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    await m.fit(train.x, train.y, { epochs: e, batchSize: bs, verbose: 0 });
+    return rates(e, t0, c0);
+  };
+}
+
+// The same step with nn.Linear and optim.Adam, batches gathered by an embedding lookup.
+function loopRunner(bs) {
+  cg.manualSeed(0);
+  const net = new cg.nn.Sequential(new cg.nn.Linear(784, 128), new cg.nn.ReLU(), new cg.nn.Linear(128, 10));
+  const adam = new cg.optim.Adam(net.parameters(), { lr: 1e-3 });
+  const [l1, l2] = [net.at(0), net.at(2)];
+  const labels = train.y.toArray();
+  const runEpoch = () => {
+    const perm = cg.tidy(() => cg.rand([n]).toArray());
+    const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => perm[a] - perm[b]);
+    for (let s = 0; s < n; s += bs) {
+      const idx = order.subarray(s, Math.min(n, s + bs));
+      cg.tidy(() => {
+        const xb = cg.embedding(cg.tensor(idx), train.x);
+        const yb = cg.tensor(Int32Array.from(idx, (i) => labels[i]));
+        adam.zeroGrad();
+        const logits = cg.linear(cg.linear(xb, l1.weight, l1.bias, { activation: 'relu' }), l2.weight, l2.bias);
+        const loss = cg.crossEntropy(logits, yb);
+        loss.backward();
+        adam.step();
+        loss.item();
+        const pred = cg.argmax(logits, 1).toArray();
+        let correct = 0;
+        for (let i = 0; i < idx.length; i++) if (pred[i] === labels[idx[i]]) correct++;
+      });
+    }
+  };
+  runEpoch();
+  return async (e) => {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < e; i++) runEpoch();
+    return rates(e, t0, c0);
+  };
+}
+
+// The PyTorch peer as a server: ask(bs, epochs) -> samples/s.
+function torchPeer() {
+  const env = { ...process.env, OMP_WAIT_POLICY: 'passive', OMP_NUM_THREADS: String(threads), BENCH_THREADS: String(threads) };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const p = spawn('/usr/bin/python3', [path.join(__dirname, 'peers', 'train_mlp.py'), dataDir], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  let buf = '';
+  const waiting = [];
+  p.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      waiting.shift()?.resolve(line.trim().split(/\s+/).map(Number));
+    }
+  });
+  p.on('exit', (code) => waiting.splice(0).forEach((w) => w.reject(new Error(`the PyTorch peer exited (${code})`))));
+  return {
+    ask: (bs, e) =>
+      new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        p.stdin.write(`${bs} ${e}\n`);
+      }),
+    close: () => p.stdin.end(),
+  };
+}
+
+(async () => {
+  // Runs interleaved (cudagrad fit, torch, cudagrad loop) per repeat, so that a
+  // busy machine slows all three alike; the ratios are medians of paired runs.
+  const peer = torchPeer();
+  const results = [];
+  try {
+    for (const bs of batches) {
+      const fit = await fitRunner(bs);
+      const loop = loopRunner(bs);
+      const r = { batch: bs, fit: [], loop: [], torch: [], fit_cpu: [], loop_cpu: [], torch_cpu: [] };
+      for (let i = 0; i < repeats; i++) {
+        for (const [name, run] of [['fit', fit], ['torch', (e) => peer.ask(bs, e)], ['loop', loop]]) {
+          const [wall, cpu] = await run(epochs);
+          r[name].push(wall);
+          r[`${name}_cpu`].push(cpu);
+        }
+        console.error(`  batch ${bs} repeat ${i + 1}: fit ${r.fit[i].toFixed(0)}, torch ${r.torch[i].toFixed(0)}, loop ${r.loop[i].toFixed(0)} samples/s`);
+      }
+      const ratio = (a, b) => median(a.map((v, i) => v / b[i]));
+      results.push({
+        batch: bs,
+        cudagrad_fit_sps: median(r.fit),
+        cudagrad_loop_sps: median(r.loop),
+        torch_sps: median(r.torch),
+        fit_vs_torch: ratio(r.fit, r.torch),
+        loop_vs_torch: ratio(r.loop, r.torch),
+        per_cpu_second: { cudagrad_fit: median(r.fit_cpu), cudagrad_loop: median(r.loop_cpu), torch: median(r.torch_cpu), fit_vs_torch: ratio(r.fit_cpu, r.torch_cpu) },
+        runs: r,
+      });
+    }
+  } finally {
+    peer.close();
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  const cpus = os.cpus();
+  const report = {
+    date,
+    command: `node bench/train-mlp.js${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`,
+    model: '784-128-10 MLP, ReLU, sparse cross-entropy on logits, Adam lr 1e-3; 8,000 MNIST digits; per step: shuffled gather, forward, backward, Adam, loss.item(), accuracy',
+    epochs,
+    repeats,
+    loadavg_at_end: os.loadavg(),
+    machine: { cpu: cpus.length ? cpus[0].model.trim() : 'cpu', threads, cores: cpus.length, simd: cg.devices()[0].simd, node: process.version },
+    peer: 'PyTorch (/usr/bin/python3, torch.set_num_threads, OMP_WAIT_POLICY=passive, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)',
+    results,
+  };
+  const dir = process.env.OUT || path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `train-mlp-${date}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log('batch  cudagrad fit  cudagrad loop  torch      fit/torch  loop/torch  (samples/s)');
+  for (const r of results)
+    console.log(
+      `${String(r.batch).padEnd(6)} ${r.cudagrad_fit_sps.toFixed(0).padStart(12)}  ${r.cudagrad_loop_sps.toFixed(0).padStart(13)}  ${(r.torch_sps ?? NaN).toFixed(0).padStart(8)}  ${(r.fit_vs_torch ?? NaN).toFixed(2).padStart(9)}  ${(r.loop_vs_torch ?? NaN).toFixed(2).padStart(10)}`,
+    );
+  for (const r of results)
+    console.log(`batch ${r.batch} per CPU-second: cudagrad fit ${r.per_cpu_second.cudagrad_fit.toFixed(0)}, torch ${r.per_cpu_second.torch.toFixed(0)} (${r.per_cpu_second.fit_vs_torch.toFixed(2)}x)`);
+  console.log(`load average at the end: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  console.log(`wrote ${path.relative(process.cwd(), file)}`);
+})();

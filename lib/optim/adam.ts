@@ -1,0 +1,71 @@
+// optim.Adam and optim.AdamW: torch 1.13's rules (bias-corrected moments;
+// Adam adds L2 weight decay to the gradient, AdamW decays the weights
+// directly) with the fused native adamStep / adamwStep. Moments m and v are
+// created on a parameter's first step.
+import { checkOptions } from '../errors';
+import { adamStep, adamwStep } from '../ops/optim';
+import { Tensor } from '../tensor';
+import { BaseOptions, hyper, Hyper, Optimizer } from './optimizer';
+
+export interface AdamOptions extends BaseOptions {
+  /** default 1e-3. */
+  lr?: number;
+  /** default 0.9. */
+  beta1?: number;
+  /** default 0.999. */
+  beta2?: number;
+  /** default 1e-8. */
+  eps?: number;
+  /** Adam: L2 penalty (default 0); AdamW: decoupled decay (default 0.01). */
+  weightDecay?: number;
+}
+
+const KEYS = ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'globalClipNorm'];
+
+abstract class AdamBase extends Optimizer {
+  beta1 = 0.9;
+  beta2 = 0.999;
+  eps = 1e-8;
+  weightDecay = 0;
+  protected readonly slotNames = ['m', 'v'] as const;
+  protected abstract readonly decoupled: boolean;
+
+  protected constructor(fn: string, params: Iterable<Tensor>, opts: AdamOptions) {
+    const o = checkOptions(fn, opts, KEYS);
+    super(fn, params, (o.lr ?? 1e-3) as number, o);
+  }
+
+  get options(): Hyper {
+    return { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay };
+  }
+
+  protected setOptions(o: Hyper): void {
+    const fn = `optim.${this.constructor.name}`;
+    if (o.lr !== undefined) this.lr = hyper(fn, o.lr, 'lr', this.lr);
+    this.beta1 = hyper(fn, o.beta1, 'beta1', 0.9, 0, 1);
+    this.beta2 = hyper(fn, o.beta2, 'beta2', 0.999, 0, 1);
+    this.eps = hyper(fn, o.eps, 'eps', 1e-8);
+    this.weightDecay = hyper(fn, o.weightDecay, 'weightDecay', this.decoupled ? 0.01 : 0);
+  }
+
+  protected update(p: Tensor, g: Tensor, slots: Map<string, Tensor>, step: number): void {
+    const o = { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, step };
+    (this.decoupled ? adamwStep : adamStep)(p, g, slots.get('m')!, slots.get('v')!, o);
+  }
+}
+
+export class Adam extends AdamBase {
+  protected readonly decoupled: boolean = false;
+  constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
+    super('optim.Adam', params, opts);
+    this.setOptions(opts as Hyper);
+  }
+}
+
+export class AdamW extends AdamBase {
+  protected readonly decoupled: boolean = true;
+  constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
+    super('optim.AdamW', params, opts);
+    this.setOptions(opts as Hyper);
+  }
+}
