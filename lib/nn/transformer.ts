@@ -122,6 +122,11 @@ export class TransformerEncoder extends Module {
   }
 }
 
+/** @internal Rows `index` (int32 (N)) of x along dim 0: (N, ...x.shape[1:]); one embedding lookup. */
+export function gatherRows(x: Tensor, index: Tensor): Tensor {
+  return embedding(index, x.reshape(x.shape[0], -1)).reshape([index.size, ...x.shape.slice(1)]);
+}
+
 /**
  * Incremental decoding state: per decoder layer the cached self-attention keys
  * and values (B, H, t, D) and the memory's cross-attention keys and values.
@@ -153,7 +158,7 @@ export class DecoderCache {
     noGrad(() => {
       const idx = tensor(Int32Array.from(index), { device });
       const take = (t: Tensor) => {
-        const out = keep(embedding(idx, t.reshape(t.shape[0], -1)).reshape([index.length, ...t.shape.slice(1)]));
+        const out = keep(gatherRows(t, idx));
         t.dispose();
         return out;
       };
