@@ -3,8 +3,10 @@
 // every step extends each by every token, keeps the best beamSize that do not
 // end, and sets aside those that end with eosId, scored by their summed
 // log-probability divided by length^lengthPenalty (the length counts eosId).
-// A source is done once it has beamSize finished hypotheses (or at
-// maxNewTokens, when its live ones count as finished). The decoder cache is
+// A source is done once its beamSize best finished hypotheses all score at
+// least the best live one's score normalised by the current length (the usual
+// heuristic: log-probabilities only fall); at maxNewTokens the live ones count
+// as finished too. The decoder cache is
 // reordered to follow the surviving beams; cross-attention keys and values of
 // the memory are computed once, for the expanded batch.
 import { tensor } from '../creation';
@@ -97,7 +99,10 @@ export function beamSearch(model: Seq2Seq, src: Tensor, opts: BeamSearchOptions)
           }
           while (survivors.length < K) survivors.push({ tokens: [], score: -Infinity });
           live[b] = survivors;
-          if (finished[b].length >= K || survivors[0].score === -Infinity) done[b] = true;
+          // Keep the best K finished; done when none of the live ones is likely to beat them.
+          finished[b].sort((x, y) => y.score - x.score).splice(K);
+          const full = finished[b].length >= K && finished[b][K - 1].score >= norm(survivors[0].score, t + 1);
+          if (full || survivors[0].score === -Infinity) done[b] = true;
         }
         if (parent.some((p, i) => p !== i)) cache.reorder(parent);
         tokens = next;
@@ -106,7 +111,7 @@ export function beamSearch(model: Seq2Seq, src: Tensor, opts: BeamSearchOptions)
       cache.dispose();
     }
     return finished.map((f, b) => {
-      const unfinished = f.length >= K ? [] : live[b].filter((h) => h.score > -Infinity).map((h) => ({ tokens: h.tokens, score: norm(h.score, h.tokens.length) }));
+      const unfinished = done[b] ? [] : live[b].filter((h) => h.score > -Infinity).map((h) => ({ tokens: h.tokens, score: norm(h.score, h.tokens.length) }));
       const all = [...f, ...unfinished];
       all.sort((x, y) => y.score - x.score);
       return all.length ? all[0].tokens : [];
