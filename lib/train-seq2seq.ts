@@ -39,7 +39,7 @@ options:
   --beam K                  also decode the held-out set by beam search with K beams (default 0: greedy only)
   --seed N                  seed of the data, the initialisation and dropout (default 0)
   --device cpu|cuda         device (default: the default device)
-  --out DIR                 save the model to DIR/seq2seq.safetensors (config in its metadata)
+  --out DIR                 save the model to DIR/seq2seq.safetensors (cg.models.Seq2Seq.load reads it)
   --verbose 0|1|2           0 quiet, 1 progress bar (default), 2 one line per epoch
   -h, --help                this help`;
 
@@ -254,8 +254,7 @@ export async function trainSeq2seq(a: TrainSeq2seqArgs, log: (s: string) => void
   log(`held-out exact-sequence accuracy: ${pct(greedy)} greedy${beam ? `, ${pct(beam)} beam ${a.beam}` : ''}; loss ${lastLoss.toFixed(4)} after ${totalSteps} steps, ${trainSeconds.toFixed(1)} s training (+${(evalMs / 1000).toFixed(1)} s per-epoch checks, ${evalSeconds.toFixed(1)} s final evaluation)`);
   if (a.out) {
     const file = path.join(a.out, 'seq2seq.safetensors');
-    const config = { ...model.config, task: a.task, bosId: BOS, eosId: EOS };
-    cg.io.saveSafetensors(file, model.stateDict(), { 'cudagrad.seq2seq': JSON.stringify(config) });
+    model.save(file, { task: a.task, bosId: BOS, eosId: EOS });
     if (a.verbose) log(`saved ${file}`);
   }
   const result = { task: a.task, greedy: strip(greedy), beam: beam && strip(beam), loss: lastLoss, firstLoss, steps: totalSteps, trainSeconds, evalSeconds, parameters: model.numParameters() };

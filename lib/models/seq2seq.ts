@@ -24,6 +24,7 @@ import { Embedding, Linear } from '../nn/layers';
 import { Module } from '../nn/module';
 import { DecoderCache, Transformer } from '../nn/transformer';
 import type { ActivationSpec } from '../nn/transformer-layers';
+import { readSafetensors, saveSafetensors } from '../io/safetensors';
 import { beamSearch } from './seq2seq-beam';
 import type { BeamSearchOptions } from './seq2seq-beam';
 
@@ -84,6 +85,8 @@ export function sinusoidalEncoding(maxLen: number, d: number): Float32Array {
     }
   return pe;
 }
+
+const SEQ2SEQ_KEY = 'cudagrad.seq2seq';
 
 function int(fn: string, v: unknown, name: string, min: number): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw (typeof v === 'number' ? rangeError : typeError)(fn, `${name} must be an integer >= ${min}, got ${describe(v)}`);
@@ -277,6 +280,30 @@ export class Seq2Seq extends Module {
    */
   beamSearch(src: Tensor, opts: BeamSearchOptions): number[][] {
     return beamSearch(this, src, opts);
+  }
+
+  /** Saves the parameters to a safetensors file with the config in its metadata ('cudagrad.seq2seq'). */
+  save(file: string, extra: Record<string, unknown> = {}): void {
+    if (typeof this.config.activation === 'function') throw typeError('models.Seq2Seq.save', 'a function activation cannot be saved in the config');
+    saveSafetensors(file, this.stateDict(), { [SEQ2SEQ_KEY]: JSON.stringify({ ...this.config, device: undefined, ...extra }) });
+  }
+
+  /** A model saved by save() (the config's extra keys are ignored). */
+  static load(file: string, opts: { device?: Device } = {}): Seq2Seq {
+    const fn = 'models.Seq2Seq.load';
+    const { tensors, metadata } = readSafetensors(file, opts);
+    const json = metadata[SEQ2SEQ_KEY];
+    if (!json) throw rangeError(fn, `${file} has no '${SEQ2SEQ_KEY}' config in its metadata (not saved by Seq2Seq.save)`);
+    const c = JSON.parse(json) as Record<string, unknown>;
+    const keys = ['srcVocabSize', 'tgtVocabSize', 'dModel', 'nhead', 'numEncoderLayers', 'numDecoderLayers', 'dimFeedforward', 'dropout', 'activation', 'layerNormEps', 'normFirst', 'maxLen', 'positional', 'padId'];
+    const config = Object.fromEntries(Object.entries(c).filter(([k]) => keys.includes(k))) as unknown as Seq2SeqOptions;
+    const m = new Seq2Seq({ ...config, device: opts.device });
+    try {
+      m.loadStateDict(tensors);
+    } finally {
+      Object.values(tensors).forEach((x) => x.dispose());
+    }
+    return m;
   }
 
   protected extraRepr(): string {
