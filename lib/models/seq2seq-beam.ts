@@ -7,8 +7,9 @@
 // least the best live one's score normalised by the current length (the usual
 // heuristic: log-probabilities only fall); at maxNewTokens the live ones count
 // as finished too. The decoder cache is
-// reordered to follow the surviving beams; cross-attention keys and values of
-// the memory are computed once, for the expanded batch.
+// reordered to follow the surviving beams (self-attention keys and values
+// only: a beam never changes source); cross-attention keys and values of the
+// memory are computed once, for the expanded batch.
 import { tensor } from '../creation';
 import { describe, rangeError, typeError } from '../errors';
 import { logSoftmax } from '../ops/softmax';
@@ -104,7 +105,7 @@ export function beamSearch(model: Seq2Seq, src: Tensor, opts: BeamSearchOptions)
           const full = finished[b].length >= K && finished[b][K - 1].score >= norm(survivors[0].score, t + 1);
           if (full || survivors[0].score === -Infinity) done[b] = true;
         }
-        if (parent.some((p, i) => p !== i)) cache.reorder(parent);
+        if (parent.some((p, i) => p !== i)) cache.reorder(parent, { memory: false }); // beams stay with their source
         tokens = next;
       }
     } finally {

@@ -148,8 +148,13 @@ export class DecoderCache {
     return this.layers.length ? this.layers[0].crossK.shape[0] : 0;
   }
 
-  /** Keeps batch rows `index` (new row i = old row index[i]), e.g. the surviving beams. */
-  reorder(index: readonly number[]): void {
+  /**
+   * Keeps batch rows `index` (new row i = old row index[i]), e.g. the surviving
+   * beams. memory: false leaves the memory's keys, values and mask as they are,
+   * which is right when every row moves to a row of the same memory (beams of
+   * one source), and saves most of the copying.
+   */
+  reorder(index: readonly number[], opts: { memory?: boolean } = {}): void {
     const fn = 'DecoderCache.reorder';
     const B = this.batchSize;
     if (!Array.isArray(index) || index.some((i) => !Number.isInteger(i) || i < 0 || i >= B)) throw rangeError(fn, `index must be an array of integers in [0, ${B})`);
@@ -165,10 +170,11 @@ export class DecoderCache {
       for (const c of this.layers) {
         if (c.k) c.k = take(c.k);
         if (c.v) c.v = take(c.v);
+        if (opts.memory === false) continue;
         c.crossK = take(c.crossK);
         c.crossV = take(c.crossV);
       }
-      if (this.memoryMask) this.memoryMask = take(this.memoryMask);
+      if (this.memoryMask && opts.memory !== false) this.memoryMask = take(this.memoryMask);
       idx.dispose();
     });
   }
