@@ -126,6 +126,37 @@ t.test('padId masks, explicit masks, save/load, forward shapes and gradients', a
   t.equal(back.padId, 0);
 });
 
+t.test('no tensor outlives a training step, greedy or beam search; dispose() frees the model', async (t) => {
+  const before = cg.memory().numTensors;
+  cg.manualSeed(14);
+  const m = small();
+  const opt = new cg.optim.Adam(m.parameters());
+  const src = ids([[4, 5, 6, 0], [7, 8, 0, 0]]);
+  const tgt = ids([[1, 4, 5], [1, 6, 0]]);
+  const kpm = ids([[0, 0, 0, 1], [0, 0, 1, 1]]);
+  const steps: [string, () => unknown][] = [
+    ['training step (int32 mask)', () => {
+      cg.tidy(() => cg.crossEntropy(m.forward(src, tgt, { srcKeyPaddingMask: kpm }).reshape(-1, 14), tgt.reshape(-1), { ignoreIndex: 0 }).backward());
+      opt.step();
+      opt.zeroGrad();
+    }],
+    ['greedy', () => m.greedy(src, { bosId: 1, eosId: 2, maxNewTokens: 5 })],
+    ['greedy without the cache', () => m.greedy(src, { bosId: 1, eosId: 2, maxNewTokens: 5, useCache: false })],
+    ['beam search', () => m.beamSearch(src, { bosId: 1, eosId: 2, maxNewTokens: 5, beamSize: 3, srcKeyPaddingMask: kpm })],
+  ];
+  for (const [name, f] of steps) {
+    f();
+    const n = cg.memory().numTensors;
+    f();
+    f();
+    t.equal(cg.memory().numTensors, n, `${name}: no tensor left behind`);
+  }
+  opt.dispose();
+  m.dispose();
+  [src, tgt, kpm].forEach((x) => x.dispose());
+  t.ok(cg.memory().numTensors <= before + 1, `after dispose: ${cg.memory().numTensors - before} new tensor(s) left (at most 1: the shared 0/-Infinity mask table)`);
+});
+
 t.test('synthetic tasks: correct targets, disjoint held-out split, batches', async (t) => {
   const rnd = D.mulberry32(1);
   for (const task of D.TASKS) {

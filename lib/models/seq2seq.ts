@@ -131,7 +131,7 @@ export class Seq2Seq extends Module {
     this.tgtEmbed = this.registerModule('tgt_embed', new Embedding(this.tgtVocabSize, d, { device }));
     this.posEmbed = pos === 'learned' ? this.registerModule('pos_embed', new Embedding(this.maxLen, d, { device })) : null;
     // Embeddings N(0, 1 / dModel): times sqrt(dModel) in forward, unit variance.
-    for (const e of [this.srcEmbed, this.tgtEmbed, this.posEmbed]) if (e) noGrad(() => copyInto(e.weight, mul(e.weight, 1 / Math.sqrt(d))));
+    for (const e of [this.srcEmbed, this.tgtEmbed, this.posEmbed]) if (e) tidy(() => noGrad(() => copyInto(e.weight, mul(e.weight, 1 / Math.sqrt(d)))));
     const { srcVocabSize: _s, tgtVocabSize: _t, maxLen: _m, positional: _p, padId: _i, ...rest } = o;
     this.transformer = this.registerModule('transformer', new Transformer({ nhead: 4, numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 4 * d, ...rest, dModel: d }));
     this.dropout = o.dropout ?? 0.1; // checked by the Transformer
@@ -280,6 +280,15 @@ export class Seq2Seq extends Module {
    */
   beamSearch(src: Tensor, opts: BeamSearchOptions): number[][] {
     return beamSearch(this, src, opts);
+  }
+
+  /** Frees the parameters and the cached positional table and padding masks' table. */
+  dispose(): void {
+    super.dispose();
+    for (const m of [this.#pe, this.#padTables]) {
+      m.forEach((x) => x.dispose());
+      m.clear();
+    }
   }
 
   /** Saves the parameters to a safetensors file with the config in its metadata ('cudagrad.seq2seq'). */

@@ -26,6 +26,7 @@ import { embedding } from '../ops/embedding';
 import { linear, matmul } from '../ops/matmul';
 import { permute, split, transpose } from '../ops/shape';
 import { softmax } from '../ops/softmax';
+import { keep, tidy } from '../scope';
 import { Tensor } from '../tensor';
 import { copyInto } from './copy';
 import { Linear } from './layers';
@@ -85,7 +86,7 @@ const tables = new Map<string, Tensor>();
 function boolTable(device: Device): Tensor {
   let t = tables.get(device);
   if (!t || t.isDisposed) {
-    t = noGrad(() => tensor(Float32Array.from([0, -Infinity]), { shape: [2, 1], device }));
+    t = keep(noGrad(() => tensor(Float32Array.from([0, -Infinity]), { shape: [2, 1], device })));
     tables.set(device, t);
   }
   return t;
@@ -167,7 +168,7 @@ export class MultiheadAttention extends Module {
     xavierUniform(w);
     this.registerParameter('in_proj_bias', bias ? zeros([3 * embedDim], { device }) : null);
     this.outProj = this.registerModule('out_proj', new Linear(embedDim, embedDim, { bias, device }));
-    if (this.outProj.bias) noGrad(() => copyInto(this.outProj.bias!, zeros([embedDim], { device: this.outProj.bias!.device })));
+    if (this.outProj.bias) tidy(() => noGrad(() => copyInto(this.outProj.bias!, zeros([embedDim], { device: this.outProj.bias!.device }))));
   }
 
   /** (B, T, E) -> (B, H, T, D). */

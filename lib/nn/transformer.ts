@@ -14,7 +14,7 @@ import type { Device } from '../device';
 import { defaultDevice, parseDevice } from '../device';
 import { checkOptions, describe, rangeError, shapeStr, typeError } from '../errors';
 import { embedding } from '../ops/embedding';
-import { keep } from '../scope';
+import { keep, tidy } from '../scope';
 import { Tensor } from '../tensor';
 import { keyPaddingForOp, markCausal, xavierUniform } from './attention';
 import type { KeyPaddingMask } from './attention';
@@ -160,7 +160,7 @@ export class DecoderCache {
     if (!Array.isArray(index) || index.some((i) => !Number.isInteger(i) || i < 0 || i >= B)) throw rangeError(fn, `index must be an array of integers in [0, ${B})`);
     if (!this.layers.length) return;
     const device = this.layers[0].crossK.device;
-    noGrad(() => {
+    tidy(() => noGrad(() => {
       const idx = tensor(Int32Array.from(index), { device });
       const take = (t: Tensor) => {
         const out = keep(gatherRows(t, idx));
@@ -175,8 +175,7 @@ export class DecoderCache {
         c.crossV = take(c.crossV);
       }
       if (this.memoryMask && opts.memory !== false) this.memoryMask = take(this.memoryMask);
-      idx.dispose();
-    });
+    }));
   }
 
   dispose(): void {
@@ -222,14 +221,14 @@ export class TransformerDecoder extends Module {
     const fn = 'nn.TransformerDecoder.createCache';
     const o = checkOptions(fn, opts, ['memoryKeyPaddingMask']);
     const mem = checkSeq(fn, 'memory', memory, this.dModel);
-    return noGrad(() => {
+    return tidy(() => noGrad(() => {
       const mask = keyPaddingForOp(fn, 'memoryKeyPaddingMask', o.memoryKeyPaddingMask as KeyPaddingMask, mem.shape[0], mem.shape[1], mem.device);
       const layers = [...this.layers].map((l) => {
         const [crossK, crossV] = l.crossKeyValue(mem);
         return { k: null, v: null, crossK: keep(crossK), crossV: keep(crossV) };
       });
       return new DecoderCache(layers, mask ? keep(mask === o.memoryKeyPaddingMask ? mask.clone() : mask) : null);
-    });
+    }));
   }
 
   /**
