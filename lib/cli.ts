@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // The cudagrad command line: `cudagrad demo` (the smoke demo), `cudagrad info`,
-// `cudagrad train mlp` (the reference DNN, see train-mlp.ts).
+// `cudagrad train mlp` (the reference DNN, see train-mlp.ts), `cudagrad train
+// seq2seq` (the encoder-decoder Transformer on a synthetic task, train-seq2seq.ts).
 import * as cg from './index';
 import { parseTrainMlpArgs, trainMlp, TRAIN_MLP_USAGE } from './train-mlp';
+import { parseTrainSeq2seqArgs, trainSeq2seq, TRAIN_SEQ2SEQ_USAGE } from './train-seq2seq';
 
 const USAGE = `usage: cudagrad <command>
 
 commands:
   demo       smoke demo: devices, tensor creation and round trips, RNG, memory
   info       devices and build as JSON
-  train mlp  train the reference DNN on MNIST digits (see cudagrad train mlp --help)`;
+  train mlp  train the reference DNN on MNIST digits (see cudagrad train mlp --help)
+  train seq2seq  train the encoder-decoder Transformer on a synthetic task (see cudagrad train seq2seq --help)`;
 
 function info(): void {
   console.log(
@@ -63,27 +66,32 @@ async function demo(): Promise<void> {
 async function train(argv: string[]): Promise<void> {
   const [model, ...rest] = argv;
   if (model === undefined || model === '--help' || model === '-h') {
-    console.log(`usage: cudagrad train <model> [options]\n\nmodels:\n  mlp  the reference DNN (cudagrad train mlp --help)`);
+    console.log(`usage: cudagrad train <model> [options]\n\nmodels:\n  mlp      the reference DNN (cudagrad train mlp --help)\n  seq2seq  the encoder-decoder Transformer (cudagrad train seq2seq --help)`);
     return;
   }
-  if (model !== 'mlp') {
-    console.error(`cudagrad train: unknown model '${model}' (available: mlp)`);
+  const models = {
+    mlp: { parse: parseTrainMlpArgs, usage: TRAIN_MLP_USAGE, run: (a: never) => trainMlp(a) },
+    seq2seq: { parse: parseTrainSeq2seqArgs, usage: TRAIN_SEQ2SEQ_USAGE, run: (a: never) => trainSeq2seq(a) },
+  };
+  if (model !== 'mlp' && model !== 'seq2seq') {
+    console.error(`cudagrad train: unknown model '${model}' (available: mlp, seq2seq)`);
     process.exitCode = 2;
     return;
   }
+  const m = models[model];
   let args;
   try {
-    args = parseTrainMlpArgs(rest);
+    args = m.parse(rest);
   } catch (e) {
-    console.error(`cudagrad train mlp: ${(e as Error).message}\n\n${TRAIN_MLP_USAGE}`);
+    console.error(`cudagrad train ${model}: ${(e as Error).message}\n\n${m.usage}`);
     process.exitCode = 2;
     return;
   }
   if (args === 'help') {
-    console.log(TRAIN_MLP_USAGE);
+    console.log(m.usage);
     return;
   }
-  await trainMlp(args);
+  await m.run(args as never);
 }
 
 async function main(argv: string[]): Promise<void> {

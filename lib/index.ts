@@ -29,3 +29,4 @@ export * as optim from './optim/index';
 export * as io from './io/index';
 export * as data from './data/index';
 export * as keras from './keras/index';
+export * as models from './models/index';
