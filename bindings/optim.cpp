@@ -56,7 +56,8 @@ Napi::Value GradNorm(const Napi::CallbackInfo& info) {
 Napi::Value ClipGradNorm(const Napi::CallbackInfo& info) {
   const char* op = "cudagrad.clipGradNorm";
   double max_norm = number_arg(info, 1, op, "maxNorm");
-  return Napi::Number::New(info.Env(), dispatch::clip_grad_norm(tensor_list(info, 0, op), max_norm));
+  bool read = info.Length() < 3 || !info[2].IsBoolean() || info[2].As<Napi::Boolean>().Value();
+  return Napi::Number::New(info.Env(), dispatch::clip_grad_norm(tensor_list(info, 0, op), max_norm, read));
 }
 
 }  // namespace

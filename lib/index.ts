@@ -4,6 +4,7 @@ export type { CreateOptions, NestedArray, RandomOptions, Shape, TensorData } fro
 export { cuda, defaultDevice, devices, setDefaultDevice } from './device';
 export type { CpuDeviceInfo, CudaDeviceInfo, Device, DeviceInfo, SimdLevel } from './device';
 export {
+  autocast,
   dispose,
   emptyCache,
   getMatmulPrecision,

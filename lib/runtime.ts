@@ -76,6 +76,24 @@ export function getMatmulPrecision(): MatmulPrecision {
   return native.matmulPrecision() as MatmulPrecision;
 }
 
+/**
+ * Runs fn with bf16 mixed precision on CUDA ('medium' matmul precision: matmul
+ * and attention operands rounded to bf16 inside the kernels, float32
+ * accumulation, float32 storage, so parameters stay float32 master weights and
+ * reductions stay float32), then restores the previous precision. `fn` must be
+ * synchronous. The CPU computes in float32 regardless.
+ */
+export function autocast<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw typeError('cudagrad.autocast', `expected a function, got ${describe(fn)}`);
+  const before = getMatmulPrecision();
+  setMatmulPrecision('medium');
+  try {
+    return fn();
+  } finally {
+    setMatmulPrecision(before);
+  }
+}
+
 export interface RngState {
   seed: bigint;
   offset: bigint;

@@ -1,144 +1,18 @@
 // Fused attention forward and backward: float64 reference with materialised
-// scores (written here), at every SIMD level, on odd sizes, causal (bottom-right
-// aligned) with Tq < Tk and Tq > Tk, float and int32 key-padding masks, fully
-// masked rows, tile boundaries; backward also by central finite differences;
-// bad input with exact messages.
-// Tolerances (|got - want| <= atol + rtol |want|): out 1e-5 + 1e-4 rel, lse
-// 1e-5 + 1e-5 rel, gradients 3e-5 + 3e-4 rel (float32 sums over D and Tk of
-// terms of size ~1; observed max differences ~1e-6); finite differences
+// scores (test/attention-ref.ts), on every test device (the CPU at every SIMD
+// level; CUDA, a GPU or the SIMT emulator, at every matmul precision), on odd
+// sizes, causal (bottom-right aligned) with Tq < Tk and Tq > Tk, float and
+// int32 key-padding masks, fully masked rows, tile boundaries; backward also
+// by central finite differences; bad input with exact messages.
+// Tolerances: see attention-ref.ts (CPU and CUDA 'highest': out 1e-5 + 1e-4
+// rel, gradients 3e-5 + 3e-4 rel; TF32 and bf16 looser); finite differences
 // 2e-3 + 2e-2 rel (h = 1e-2 on float32).
 import t from 'tap';
-import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
 import { attentionBackward, attentionForward } from '../lib/ops/attention';
-import { assertClose, dot, f32, forEachSimd, numericGrad, uniform } from './oracle';
-
-type Mask = { kind: 'float' | 'int'; values: Float64Array } | null;
-
-interface Case {
-  B: number;
-  H: number;
-  Tq: number;
-  Tk: number;
-  D: number;
-  causal: boolean;
-  mask: 'none' | 'float' | 'int' | 'float-dead' | 'int-dead';
-}
-
-/** Key-padding mask values for (B, Tk): random exclusions, plus a fully excluded batch row for '*-dead'. */
-function makeMask(c: Case, seed: number): Mask {
-  if (c.mask === 'none') return null;
-  const u = uniform(c.B * c.Tk, seed);
-  const dead = c.mask.endsWith('dead');
-  const vals = new Float64Array(c.B * c.Tk);
-  for (let i = 0; i < vals.length; i++) {
-    const b = Math.floor(i / c.Tk);
-    const excluded = (dead && b === c.B - 1) || u[i] > 0.6;
-    if (c.mask.startsWith('int')) vals[i] = excluded ? 0 : u[i] < -0.5 ? 7 : 1;  // any nonzero attends
-    else vals[i] = excluded ? -Infinity : u[i] < 0 ? Math.fround(2 * u[i]) : 0;
-  }
-  return { kind: c.mask.startsWith('int') ? 'int' : 'float', values: vals };
-}
-
-function maskTensor(c: Case, m: Mask): cg.Tensor | null {
-  if (!m) return null;
-  return m.kind === 'int' ? cg.tensor(Int32Array.from(m.values), { shape: [c.B, c.Tk] }) : f32(m.values, [c.B, c.Tk]);
-}
-
-/** Float64 attention with the whole score matrix: out, lse and (given dout) dq, dk, dv. */
-function reference(c: Case, q: Float64Array, k: Float64Array, v: Float64Array, m: Mask, dout?: Float64Array) {
-  const { B, H, Tq, Tk, D, causal } = c;
-  const scale = 1 / Math.sqrt(D);
-  const out = new Float64Array(B * H * Tq * D);
-  const lse = new Float64Array(B * H * Tq);
-  const dq = new Float64Array(q.length);
-  const dk = new Float64Array(k.length);
-  const dv = new Float64Array(v.length);
-  const p = new Float64Array(Tk);
-  const dp = new Float64Array(Tk);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < H; h++) {
-      const qo = (b * H + h) * Tq * D;
-      const ko = (b * H + h) * Tk * D;
-      for (let i = 0; i < Tq; i++) {
-        let mx = -Infinity;
-        for (let j = 0; j < Tk; j++) {
-          let s = -Infinity;
-          const mv = m ? (m.kind === 'int' ? (m.values[b * Tk + j] !== 0 ? 0 : -Infinity) : m.values[b * Tk + j]) : 0;
-          if ((!causal || j <= i + Tk - Tq) && mv !== -Infinity) {
-            s = 0;
-            for (let d = 0; d < D; d++) s += q[qo + i * D + d] * k[ko + j * D + d];
-            s = s * scale + mv;
-          }
-          p[j] = s;
-          mx = Math.max(mx, s);
-        }
-        const row = (b * H + h) * Tq + i;
-        if (mx === -Infinity) {
-          lse[row] = Infinity;  // no key: out and gradients stay 0
-          continue;
-        }
-        let sum = 0;
-        for (let j = 0; j < Tk; j++) sum += (p[j] = Math.exp(p[j] - mx));
-        lse[row] = mx + Math.log(sum);
-        for (let j = 0; j < Tk; j++) {
-          p[j] /= sum;
-          for (let d = 0; d < D; d++) out[qo + i * D + d] += p[j] * v[ko + j * D + d];
-        }
-        if (!dout) continue;
-        let delta = 0;
-        for (let j = 0; j < Tk; j++) {
-          let s = 0;
-          for (let d = 0; d < D; d++) {
-            s += dout[qo + i * D + d] * v[ko + j * D + d];
-            dv[ko + j * D + d] += p[j] * dout[qo + i * D + d];
-          }
-          dp[j] = s;
-          delta += p[j] * s;
-        }
-        for (let j = 0; j < Tk; j++) {
-          const ds = p[j] * (dp[j] - delta) * scale;
-          if (ds === 0) continue;
-          for (let d = 0; d < D; d++) {
-            dq[qo + i * D + d] += ds * k[ko + j * D + d];
-            dk[ko + j * D + d] += ds * q[qo + i * D + d];
-          }
-        }
-      }
-    }
-  return { out, lse, dq, dk, dv };
-}
-
-function inputs(c: Case, seed: number) {
-  const q = uniform(c.B * c.H * c.Tq * c.D, seed, -1.5, 1.5);
-  const k = uniform(c.B * c.H * c.Tk * c.D, seed + 1, -1.5, 1.5);
-  const v = uniform(c.B * c.H * c.Tk * c.D, seed + 2);
-  const dout = uniform(c.B * c.H * c.Tq * c.D, seed + 3);
-  return { q, k, v, dout, mask: makeMask(c, seed + 4) };
-}
-
-const label = (c: Case) => `B${c.B} H${c.H} Tq${c.Tq} Tk${c.Tk} D${c.D}${c.causal ? ' causal' : ''} mask ${c.mask}`;
-
-/** Runs the kernels on case c and checks every output against the reference. */
-function checkCase(t: Test, c: Case, seed: number, ref?: ReturnType<typeof reference>) {
-  const x = inputs(c, seed);
-  const want = ref ?? reference(c, x.q, x.k, x.v, x.mask, x.dout);
-  const qs = [c.B, c.H, c.Tq, c.D];
-  const ks = [c.B, c.H, c.Tk, c.D];
-  const [q, k, v, dout] = [f32(x.q, qs), f32(x.k, ks), f32(x.v, ks), f32(x.dout, qs)];
-  const opts = { causal: c.causal, mask: maskTensor(c, x.mask) };
-  const { out, lse } = attentionForward(q, k, v, opts);
-  t.same(out.shape, qs);
-  t.same(lse.shape, [c.B, c.H, c.Tq]);
-  assertClose(t, out.toArray(), want.out, 1e-5, 1e-4, `out ${label(c)}`);
-  assertClose(t, lse.toArray(), want.lse, 1e-5, 1e-5, `lse ${label(c)}`);
-  const g = attentionBackward(dout, q, k, v, out, lse, opts);
-  assertClose(t, g.dq.toArray(), want.dq, 3e-5, 3e-4, `dq ${label(c)}`);
-  assertClose(t, g.dk.toArray(), want.dk, 3e-5, 3e-4, `dk ${label(c)}`);
-  assertClose(t, g.dv.toArray(), want.dv, 3e-5, 3e-4, `dv ${label(c)}`);
-  return want;
-}
+import { Case, checkCase, forEachDevice, inputs, label, maskTensor, reference } from './attention-ref';
+import { assertClose, dot, f32, numericGrad, testDevices } from './oracle';
 
 const CASES: Case[] = [
   { B: 1, H: 1, Tq: 1, Tk: 1, D: 1, causal: false, mask: 'none' },
@@ -153,33 +27,44 @@ const CASES: Case[] = [
   { B: 2, H: 1, Tq: 65, Tk: 129, D: 1, causal: false, mask: 'int' },
 ];
 
-t.test('forward and backward match the float64 reference at every SIMD level', async (t) => {
+t.test('forward and backward match the float64 reference on every device', async (t) => {
   const refs = CASES.map((c, n) => {
     const x = inputs(c, 100 + n);
     return reference(c, x.q, x.k, x.v, x.mask, x.dout);
   });
-  await forEachSimd(t, (t) => {
-    CASES.forEach((c, n) => checkCase(t, c, 100 + n, refs[n]));
+  await forEachDevice(t, (t, device, tol, tag) => {
+    CASES.forEach((c, n) => checkCase(t, c, 100 + n, refs[n], device, tol, tag));
   });
 });
 
-t.test('tile boundaries: sizes around the 64 x 64 tiles', async (t) => {
+t.test('tile boundaries: sizes around the 32 and 64 row tiles', async (t) => {
+  const cases: Case[] = [];
   for (const T of [63, 64, 65, 128, 129])
-    for (const causal of [false, true]) checkCase(t, { B: 1, H: 1, Tq: T, Tk: 193 - T, D: 16, causal, mask: 'none' }, T);
-  // Each query alone (Tq = 1, no causality) gives its row of the tiled call, wherever it sits in its tile.
-  const c: Case = { B: 1, H: 2, Tq: 130, Tk: 70, D: 33, causal: false, mask: 'none' };
-  const x = inputs(c, 7);
-  const k = f32(x.k, [1, 2, 70, 33]);
-  const v = f32(x.v, [1, 2, 70, 33]);
-  const all = cg.attention(f32(x.q, [1, 2, 130, 33]), k, v).toArray();
-  let worst = 0;
-  for (const i of [0, 1, 63, 64, 65, 127, 128, 129])
-    for (let h = 0; h < 2; h++) {
-      const qi = x.q.slice((h * 130 + i) * 33, (h * 130 + i + 1) * 33);
-      const one = cg.attention(f32(qi, [1, 1, 1, 33]), f32(x.k.slice(h * 70 * 33, (h + 1) * 70 * 33), [1, 1, 70, 33]), f32(x.v.slice(h * 70 * 33, (h + 1) * 70 * 33), [1, 1, 70, 33])).toArray();
-      for (let d = 0; d < 33; d++) worst = Math.max(worst, Math.abs(one[d] - all[(h * 130 + i) * 33 + d]));
-    }
-  t.ok(worst <= 1e-6, `single queries match their rows (max diff ${worst})`);
+    for (const causal of [false, true]) cases.push({ B: 1, H: 1, Tq: T, Tk: 193 - T, D: 16, causal, mask: 'none' });
+  cases.push({ B: 1, H: 1, Tq: 31, Tk: 33, D: 16, causal: true, mask: 'none' }, { B: 1, H: 1, Tq: 96, Tk: 32, D: 16, causal: false, mask: 'int' });
+  const refs = cases.map((c) => {
+    const x = inputs(c, c.Tq);
+    return reference(c, x.q, x.k, x.v, x.mask, x.dout);
+  });
+  await forEachDevice(t, (t, device, tol, tag) => {
+    cases.forEach((c, n) => checkCase(t, c, c.Tq, refs[n], device, tol, tag));
+    // Each query alone (Tq = 1, no causality) gives its row of the tiled call, wherever it sits in its tile.
+    const c: Case = { B: 1, H: 2, Tq: 130, Tk: 70, D: 33, causal: false, mask: 'none' };
+    const x = inputs(c, 7);
+    const k = f32(x.k, [1, 2, 70, 33], device);
+    const v = f32(x.v, [1, 2, 70, 33], device);
+    const all = cg.attention(f32(x.q, [1, 2, 130, 33], device), k, v).toArray();
+    let worst = 0;
+    for (const i of [0, 1, 31, 32, 63, 64, 65, 127, 128, 129])
+      for (let h = 0; h < 2; h++) {
+        const qi = x.q.slice((h * 130 + i) * 33, (h * 130 + i + 1) * 33);
+        const kh = f32(x.k.slice(h * 70 * 33, (h + 1) * 70 * 33), [1, 1, 70, 33], device);
+        const vh = f32(x.v.slice(h * 70 * 33, (h + 1) * 70 * 33), [1, 1, 70, 33], device);
+        const one = cg.attention(f32(qi, [1, 1, 1, 33], device), kh, vh).toArray();
+        for (let d = 0; d < 33; d++) worst = Math.max(worst, Math.abs(one[d] - all[(h * 130 + i) * 33 + d]));
+      }
+    t.ok(worst <= 1e-6, `single queries match their rows (max diff ${worst})${tag}`);
+  });
 });
 
 t.test('thread count does not matter (few heads: keys split over threads)', async (t) => {
@@ -202,65 +87,68 @@ t.test('thread count does not matter (few heads: keys split over threads)', asyn
   }
 });
 
-t.test('backward agrees with central finite differences', async (t) => {
+t.test('backward agrees with central finite differences on every device (CUDA at float32 precision)', async (t) => {
   const tiny: Case[] = [
     { B: 1, H: 2, Tq: 3, Tk: 4, D: 3, causal: false, mask: 'none' },
     { B: 2, H: 1, Tq: 4, Tk: 3, D: 2, causal: true, mask: 'float' },
     { B: 2, H: 1, Tq: 2, Tk: 5, D: 3, causal: true, mask: 'int' },
   ];
-  for (const c of tiny) {
-    const x = inputs(c, 42);
-    const qs = [c.B, c.H, c.Tq, c.D];
-    const ks = [c.B, c.H, c.Tk, c.D];
-    const opts = { causal: c.causal, mask: maskTensor(c, x.mask) };
-    const w = x.dout;
-    const loss = (q: Float64Array, k: Float64Array, v: Float64Array) => dot(cg.attention(f32(q, qs), f32(k, ks), f32(v, ks), opts).toArray(), w);
-    const [q, k, v] = [f32(x.q, qs), f32(x.k, ks), f32(x.v, ks)];
-    const { out, lse } = attentionForward(q, k, v, opts);
-    const g = attentionBackward(f32(w, qs), q, k, v, out, lse, opts);
-    assertClose(t, g.dq.toArray(), numericGrad((z) => loss(z, x.k, x.v), x.q), 2e-3, 2e-2, `dq numeric ${label(c)}`);
-    assertClose(t, g.dk.toArray(), numericGrad((z) => loss(x.q, z, x.v), x.k), 2e-3, 2e-2, `dk numeric ${label(c)}`);
-    assertClose(t, g.dv.toArray(), numericGrad((z) => loss(x.q, x.k, z), x.v), 2e-3, 2e-2, `dv numeric ${label(c)}`);
-  }
+  for (const device of testDevices())
+    for (const c of tiny) {
+      const x = inputs(c, 42);
+      const qs = [c.B, c.H, c.Tq, c.D];
+      const ks = [c.B, c.H, c.Tk, c.D];
+      const opts = { causal: c.causal, mask: maskTensor(c, x.mask, device) };
+      const w = x.dout;
+      const loss = (q: Float64Array, k: Float64Array, v: Float64Array) => dot(cg.attention(f32(q, qs, device), f32(k, ks, device), f32(v, ks, device), opts).toArray(), w);
+      const [q, k, v] = [f32(x.q, qs, device), f32(x.k, ks, device), f32(x.v, ks, device)];
+      const { out, lse } = attentionForward(q, k, v, opts);
+      const g = attentionBackward(f32(w, qs, device), q, k, v, out, lse, opts);
+      assertClose(t, g.dq.toArray(), numericGrad((z) => loss(z, x.k, x.v), x.q), 2e-3, 2e-2, `dq numeric ${label(c)} ${device}`);
+      assertClose(t, g.dk.toArray(), numericGrad((z) => loss(x.q, z, x.v), x.k), 2e-3, 2e-2, `dk numeric ${label(c)} ${device}`);
+      assertClose(t, g.dv.toArray(), numericGrad((z) => loss(x.q, x.k, z), x.v), 2e-3, 2e-2, `dv numeric ${label(c)} ${device}`);
+    }
 });
 
 t.test('rows with no key: zeros, lse = +inf, zero gradients, never NaN', async (t) => {
-  // Batch 0: all keys masked (int); causal Tq > Tk: queries 0 and 1 see no key.
-  const q = cg.randn([2, 1, 4, 3], { seed: 1 });
-  const k = cg.randn([2, 1, 2, 3], { seed: 2 });
-  const v = cg.randn([2, 1, 2, 3], { seed: 3 });
-  const mask = cg.tensor([[0, 0], [1, 1]], { dtype: 'int32' });
-  const opts = { causal: true, mask };
-  const { out, lse } = attentionForward(q, k, v, opts);
-  const o = out.toArray();
-  t.same(Array.from(o.slice(0, 12)), new Array(12).fill(0), 'masked batch: zeros');
-  t.same(Array.from(o.slice(12, 18)), new Array(6).fill(0), 'queries before every key: zeros');
-  t.same(Array.from(lse.toArray()).slice(0, 6), new Array(6).fill(Infinity));
-  t.ok(Number.isFinite(lse.toArray()[6]));
-  const g = attentionBackward(cg.ones([2, 1, 4, 3]), q, k, v, out, lse, opts);
-  for (const [name, x] of Object.entries(g)) t.ok(x.toArray().every(Number.isFinite), `${name} finite`);
-  t.same(Array.from(g.dq.toArray().slice(0, 18)), new Array(18).fill(0), 'dq zero on dead rows');
-  t.same(Array.from(g.dk.toArray().slice(0, 6)), new Array(6).fill(0), 'dk zero for the masked batch');
-  // Float mask of -inf everywhere.
-  const fm = cg.full([2, 2], -Infinity);
-  t.ok(cg.attention(q, k, v, { mask: fm }).toArray().every((x) => x === 0), 'float mask -inf: zeros');
+  await forEachDevice(t, (t, device) => {
+    // Batch 0: all keys masked (int); causal Tq > Tk: queries 0 and 1 see no key.
+    const q = cg.randn([2, 1, 4, 3], { seed: 1 }).to(device);
+    const k = cg.randn([2, 1, 2, 3], { seed: 2 }).to(device);
+    const v = cg.randn([2, 1, 2, 3], { seed: 3 }).to(device);
+    const mask = cg.tensor([[0, 0], [1, 1]], { dtype: 'int32', device });
+    const opts = { causal: true, mask };
+    const { out, lse } = attentionForward(q, k, v, opts);
+    const o = out.toArray();
+    t.same(Array.from(o.slice(0, 12)), new Array(12).fill(0), 'masked batch: zeros');
+    t.same(Array.from(o.slice(12, 18)), new Array(6).fill(0), 'queries before every key: zeros');
+    t.same(Array.from(lse.toArray()).slice(0, 6), new Array(6).fill(Infinity));
+    t.ok(Number.isFinite(lse.toArray()[6]));
+    const g = attentionBackward(cg.ones([2, 1, 4, 3], { device }), q, k, v, out, lse, opts);
+    for (const [name, x] of Object.entries(g)) t.ok(x.toArray().every(Number.isFinite), `${name} finite`);
+    t.same(Array.from(g.dq.toArray().slice(0, 18)), new Array(18).fill(0), 'dq zero on dead rows');
+    t.same(Array.from(g.dk.toArray().slice(0, 6)), new Array(6).fill(0), 'dk zero for the masked batch');
+    // Float mask of -inf everywhere.
+    const fm = cg.full([2, 2], -Infinity, { device });
+    t.ok(cg.attention(q, k, v, { mask: fm }).toArray().every((x) => x === 0), 'float mask -inf: zeros');
+  });
 });
 
 t.test('NaN inputs give NaN where the unfused composition does; excluded keys never leak', async (t) => {
-  await forEachSimd(t, (t) => {
+  await forEachDevice(t, (t, device) => {
     // NaN in query row 0: that row (and its lse) is NaN, the others are finite.
     const c: Case = { B: 1, H: 1, Tq: 5, Tk: 70, D: 16, causal: false, mask: 'none' };
     const x = inputs(c, 3);
     const qv = Float64Array.from(x.q);
     qv[3] = NaN;
-    const r = attentionForward(f32(qv, [1, 1, 5, 16]), f32(x.k, [1, 1, 70, 16]), f32(x.v, [1, 1, 70, 16]));
+    const r = attentionForward(f32(qv, [1, 1, 5, 16], device), f32(x.k, [1, 1, 70, 16], device), f32(x.v, [1, 1, 70, 16], device));
     const o = r.out.toArray();
     t.ok(o.slice(0, 16).every(Number.isNaN) && Number.isNaN(r.lse.toArray()[0]), 'row 0 NaN');
     t.ok(o.slice(16).every(Number.isFinite), 'rows 1.. finite');
     // NaN in key 0's k: every causal row sees key 0, so everything is NaN.
     const kv = Float64Array.from(x.k);
     kv[0] = NaN;
-    t.ok(cg.attention(f32(x.q, [1, 1, 5, 16]), f32(kv, [1, 1, 70, 16]), f32(x.v, [1, 1, 70, 16]), { causal: true }).toArray().every(Number.isNaN), 'NaN key seen by all');
+    t.ok(cg.attention(f32(x.q, [1, 1, 5, 16], device), f32(kv, [1, 1, 70, 16], device), f32(x.v, [1, 1, 70, 16], device), { causal: true }).toArray().every(Number.isNaN), 'NaN key seen by all');
     // NaN and Infinity in the k and v rows of keys a mask excludes (padding slots): no effect at all.
     const k2 = Float64Array.from(x.k);
     const v2 = Float64Array.from(x.v);
@@ -275,17 +163,17 @@ t.test('NaN inputs give NaN where the unfused composition does; excluded keys ne
         v2[j * 16 + d] = d % 2 ? -Infinity : NaN;
       }
     }
-    const q = f32(x.q, [1, 1, 5, 16]);
-    const dout = f32(x.dout, [1, 1, 5, 16]);
+    const q = f32(x.q, [1, 1, 5, 16], device);
+    const dout = f32(x.dout, [1, 1, 5, 16], device);
     const clean = { q: x.q, k: Float64Array.from(x.k), v: Float64Array.from(x.v) };
     for (const j of excluded) for (let d = 0; d < 16; d++) clean.k[j * 16 + d] = clean.v[j * 16 + d] = 0;
-    for (const mask of [cg.tensor(m, { shape: [1, 70] }), cg.tensor(fm, { shape: [1, 70] })]) {
+    for (const mask of [cg.tensor(m, { shape: [1, 70], device }), cg.tensor(fm, { shape: [1, 70], device })]) {
       for (const causal of [false, true]) {
         const opts = { causal, mask };
-        const [k, v] = [f32(k2, [1, 1, 70, 16]), f32(v2, [1, 1, 70, 16])];
+        const [k, v] = [f32(k2, [1, 1, 70, 16], device), f32(v2, [1, 1, 70, 16], device)];
         const { out, lse } = attentionForward(q, k, v, opts);
         const g = attentionBackward(dout, q, k, v, out, lse, opts);
-        const [kc, vc] = [f32(clean.k, [1, 1, 70, 16]), f32(clean.v, [1, 1, 70, 16])];
+        const [kc, vc] = [f32(clean.k, [1, 1, 70, 16], device), f32(clean.v, [1, 1, 70, 16], device)];
         const w = attentionForward(q, kc, vc, opts);
         const gw = attentionBackward(dout, q, kc, vc, w.out, w.lse, opts);
         const tag = `${mask.dtype} mask${causal ? ' causal' : ''}`;
@@ -299,20 +187,24 @@ t.test('NaN inputs give NaN where the unfused composition does; excluded keys ne
 });
 
 t.test('causal is bottom-right aligned; empty sizes', async (t) => {
-  // One query against 5 keys (KV-cache decoding): it sees every key, as without causality.
-  const q = cg.randn([1, 2, 1, 8], { seed: 4 });
-  const k = cg.randn([1, 2, 5, 8], { seed: 5 });
-  const v = cg.randn([1, 2, 5, 8], { seed: 6 });
-  assertClose(t, cg.attention(q, k, v, { causal: true }).toArray(), cg.attention(q, k, v).toArray(), 0, 0, 'Tq = 1 causal = full');
-  // Tk = 0: zeros; Tq = 0 and B = 0: empty results.
-  const e = attentionForward(cg.ones([1, 1, 2, 3]), cg.zeros([1, 1, 0, 3]), cg.zeros([1, 1, 0, 3]));
-  t.same(Array.from(e.out.toArray()), [0, 0, 0, 0, 0, 0]);
-  t.same(Array.from(e.lse.toArray()), [Infinity, Infinity]);
-  const ge = attentionBackward(cg.ones([1, 1, 2, 3]), cg.ones([1, 1, 2, 3]), cg.zeros([1, 1, 0, 3]), cg.zeros([1, 1, 0, 3]), e.out, e.lse);
-  t.same(Array.from(ge.dq.toArray()), [0, 0, 0, 0, 0, 0]);
-  t.same(ge.dk.shape, [1, 1, 0, 3]);
-  t.same(cg.attention(cg.zeros([1, 2, 0, 4]), cg.zeros([1, 2, 3, 4]), cg.zeros([1, 2, 3, 4]), { causal: true }).shape, [1, 2, 0, 4]);
-  t.same(cg.attention(cg.zeros([0, 2, 3, 4]), cg.zeros([0, 2, 3, 4]), cg.zeros([0, 2, 3, 4])).shape, [0, 2, 3, 4]);
+  await forEachDevice(t, (t, device) => {
+    const z = (shape: number[]) => cg.zeros(shape, { device });
+    const ones = (shape: number[]) => cg.ones(shape, { device });
+    // One query against 5 keys (KV-cache decoding): it sees every key, as without causality.
+    const q = cg.randn([1, 2, 1, 8], { seed: 4, device });
+    const k = cg.randn([1, 2, 5, 8], { seed: 5, device });
+    const v = cg.randn([1, 2, 5, 8], { seed: 6, device });
+    assertClose(t, cg.attention(q, k, v, { causal: true }).toArray(), cg.attention(q, k, v).toArray(), 0, 0, 'Tq = 1 causal = full');
+    // Tk = 0: zeros; Tq = 0 and B = 0: empty results.
+    const e = attentionForward(ones([1, 1, 2, 3]), z([1, 1, 0, 3]), z([1, 1, 0, 3]));
+    t.same(Array.from(e.out.toArray()), [0, 0, 0, 0, 0, 0]);
+    t.same(Array.from(e.lse.toArray()), [Infinity, Infinity]);
+    const ge = attentionBackward(ones([1, 1, 2, 3]), ones([1, 1, 2, 3]), z([1, 1, 0, 3]), z([1, 1, 0, 3]), e.out, e.lse);
+    t.same(Array.from(ge.dq.toArray()), [0, 0, 0, 0, 0, 0]);
+    t.same(ge.dk.shape, [1, 1, 0, 3]);
+    t.same(cg.attention(z([1, 2, 0, 4]), z([1, 2, 3, 4]), z([1, 2, 3, 4]), { causal: true }).shape, [1, 2, 0, 4]);
+    t.same(cg.attention(z([0, 2, 3, 4]), z([0, 2, 3, 4]), z([0, 2, 3, 4])).shape, [0, 2, 3, 4]);
+  });
 });
 
 t.test('bad input', async (t) => {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import t from 'tap';
 
 import * as cg from '../lib/index';
+import { assertClose, testDevices } from './oracle';
 
 const k = cg.keras;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-keras-'));
@@ -204,6 +205,7 @@ t.test('clear errors: data, compile, layers', async (t) => {
     name: 'RangeError',
     message: 'keras.Sequential.fit: x has shape [4, 783] but the model takes samples of shape [784] (x: [N, 784])',
   });
+  await t.rejects(m.fit(cg.zeros([0, 784]), cg.zeros([0], { dtype: 'int32' }), { verbose: 0 }), { name: 'RangeError', message: 'keras.Sequential.fit: x has no samples (shape [0, 784])' });
   await t.rejects(m.fit(x, y, { epochs: -1 }), { name: 'RangeError', message: 'keras.Sequential.fit: epochs must be an integer >= 0, got number -1' });
   await t.rejects(m.fit(x, y, { batchSize: 0 }), { name: 'RangeError', message: 'keras.Sequential.fit: batchSize must be an integer >= 1, got number 0' });
   await t.rejects(m.fit(x, y, { validationSplit: 1 }), { name: 'RangeError', message: 'keras.Sequential.fit: validationSplit must be a number in [0, 1), got number 1' });
@@ -254,4 +256,28 @@ t.test('mean squared error regression', async (t) => {
   const h = await m.fit(xs, ys, { epochs: 30, batchSize: 16, verbose: 0 });
   t.ok(h.history.loss[29] < 1e-4, `mse ${h.history.loss[29]}`);
   t.ok(Math.abs(m.stateDict()['dense.bias'].item() - 0.25) < 0.01, 'learns the bias');
+});
+
+t.test('every device: fit gives the CPU losses (the model built on the default device)', async (t) => {
+  const run = async (dev: cg.Device) => {
+    const prev = cg.defaultDevice();
+    cg.setDefaultDevice(dev);
+    try {
+      cg.manualSeed(6);
+      const m = dnn();
+      const h = await m.fit(x.slice(0, 0, 64).to(dev), y.slice(0, 0, 64).to(dev), { epochs: 2, batchSize: 32, verbose: 0 });
+      t.equal(m.parameters()[0].device, dev, `parameters on ${dev}`);
+      const p = m.predict(xv.slice(0, 0, 8).to(dev));
+      return { loss: h.history.loss, pred: p.toArray() };
+    } finally {
+      cg.setDefaultDevice(prev);
+    }
+  };
+  const ref = await run('cpu');
+  for (const dev of testDevices().filter((d) => d !== 'cpu')) {
+    const got = await run(dev);
+    assertClose(t, got.loss, ref.loss, 1e-4, 1e-4, `${dev}: epoch losses`);
+    assertClose(t, got.pred, ref.pred, 1e-4, 1e-3, `${dev}: predictions`);
+  }
+  t.pass(`devices: ${testDevices().join(', ')}`);
 });

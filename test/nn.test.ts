@@ -9,7 +9,7 @@ import t from 'tap';
 
 import * as cg from '../lib/index';
 import { copyInto } from '../lib/nn/copy';
-import { assertClose, f32, numericGrad, uniform } from './oracle';
+import { assertClose, f32, numericGrad, testDevices, uniform } from './oracle';
 
 const nn = cg.nn;
 const arr = (x: cg.Tensor) => Array.from(x.toArray());
@@ -183,3 +183,43 @@ t.test('bad arguments get clear errors', async (t) => {
   t.throws(() => l.to('tpu' as never), { name: 'TypeError', message: "Linear.to: unknown device the string 'tpu' (expected 'cpu', 'cuda' or 'cuda:N')" });
   l.dispose();
 });
+
+t.test('every device: Module.to, gradients, an Adam step and the state dict agree with the CPU', async (t) => {
+  for (const dev of testDevices().filter((d) => d !== 'cpu')) {
+    cg.manualSeed(21);
+    const cpu = new nn.Sequential(new nn.Linear(6, 5), new nn.GELU(), new nn.LayerNorm(5), new nn.Linear(5, 3));
+    const gpu = new nn.Sequential(new nn.Linear(6, 5), new nn.GELU(), new nn.LayerNorm(5), new nn.Linear(5, 3));
+    gpu.loadStateDict(cpu.stateDict());
+    gpu.to(dev);
+    t.equal(gpu.parameters().every((p) => p.device === dev && p.requiresGrad && p.isLeaf), true, `parameters on ${dev}`);
+    const step = (m: cg.nn.Module, d: cg.Device) => {
+      const opt = new cg.optim.Adam(m.parameters(), { lr: 0.01 });
+      const x = cg.randn([4, 6], { seed: 5, device: d });
+      const y = cg.tensor([0, 1, 2, 1], { dtype: 'int32', device: d });
+      const loss = cg.tidy(() => {
+        const l = cg.crossEntropy(m.forward(x), y);
+        l.backward();
+        return l.item();
+      });
+      const grads = m.parameters().map((p) => p.grad!.toArray());
+      opt.step();
+      return { loss, grads };
+    };
+    const a = step(cpu, 'cpu');
+    const b = step(gpu, dev);
+    t.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss on ${dev}`);
+    a.grads.forEach((g, i) => assertClose(t, b.grads[i], g, 1e-5, 1e-4, `${dev} grad ${i}`));
+    cpu.parameters().forEach((p, i) => assertClose(t, gpu.parameters()[i].toArray(), p.toArray(), 1e-5, 1e-4, `${dev} param ${i} after an Adam step`));
+    const file = path.join(tmp, `sd-${dev}.safetensors`);
+    cg.io.saveSafetensors(file, gpu.stateDict());
+    const back = cg.io.loadSafetensors(file, { device: dev });
+    t.equal(Object.values(back).every((v) => v.device === dev), true, 'loaded onto the device');
+    cpu.loadStateDict(back);
+    cpu.parameters().forEach((p, i) => t.same(bitsOf(p), bitsOf(gpu.parameters()[i]), `${dev} -> file -> cpu, param ${i} bit for bit`));
+  }
+  t.pass('devices: ' + testDevices().join(', '));
+});
+
+function bitsOf(x: cg.Tensor): number[] {
+  return Array.from(new Uint32Array(Float32Array.from(x.toArray()).buffer));
+}

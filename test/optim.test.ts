@@ -208,3 +208,15 @@ t.test('bad input', async (t) => {
   t.throws(() => cg.gradNorm([cg.zeros([2], { dtype: 'int32' })]), { name: 'TypeError', message: 'cudagrad.gradNorm: tensor 0 must be float32, got int32 tensor of shape [2]' });
   t.throws(() => cg.clipGradNorm([p], -1), { name: 'RangeError', message: 'cudagrad.clipGradNorm: maxNorm must be a number >= 0, got -1' });
 });
+
+t.test('clipGradNorm with returnNorm: false scales the same and reads nothing back', async (t) => {
+  for (const device of testDevices()) {
+    const mk = () => [cg.randn([33], { seed: 1, std: 3, device }), cg.randn([7, 5], { seed: 2, std: 3, device })];
+    const a = mk();
+    const b = mk();
+    const norm = cg.clipGradNorm(a, 1.5);
+    t.ok(norm > 1.5, `${device}: the gradients were over the limit (${norm})`);
+    t.ok(Number.isNaN(cg.clipGradNorm(b, 1.5, { returnNorm: false })), `${device}: NaN instead of the norm`);
+    b.forEach((x, i) => t.same(Array.from(x.toArray()), Array.from(a[i].toArray()), `${device}: tensor ${i} scaled identically`));
+  }
+});

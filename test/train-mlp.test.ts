@@ -35,7 +35,8 @@ t.test('train mlp: options, a short run, resume, --help', async (t) => {
   t.equal(m.evaluate(d.test.x, d.test.y, { batchSize: 256 }).accuracy, res.accuracy, 'the saved model gives the reported accuracy');
 
   // The same run as a process killed (SIGKILL) once its first checkpoint exists, then resumed.
-  const cli = path.join(root, 'dist', 'cli.js');
+  // The built CLI: dist/, or the compiled lib/ of the GPU machine's bundle.
+  const cli = path.join(process.env.CUDAGRAD_TEST_PKG || path.join(root, 'dist'), 'cli.js');
   const crashed = path.join(tmp, 'crashed');
   const args = ['train', 'mlp', '--epochs', '2', '--batch-size', '64', '--verbose', '0', '--out', crashed];
   const ck = path.join(crashed, 'checkpoint.safetensors');

@@ -164,6 +164,40 @@ if (typeof cg.matmul === 'function') {
   );
 }
 
+// --- attention (fused flash kernels): causal, B=8 H=12 T=1024 D=64, at float32 ('highest') and bf16 tensor
+// cores ('medium'; cudagrad stores float32 and converts in the kernel, torch runs bf16 tensors). TFLOP/s
+// counts 4*B*H*Tq*Tk*D for the forward, halved for causal; fwd+bwd counts 3.5x that (backward = 2.5x).
+if (typeof cg.attention === 'function') {
+  const pkg = process.env.CUDAGRAD_TEST_PKG || path.join(__dirname, '..', '..', 'dist');
+  const { attentionForward, attentionBackward } = require(path.join(path.dirname(require.resolve(pkg)), 'ops', 'attention'));
+  const [B, H, T, D] = small ? [1, 2, 64, 64] : [8, 12, 1024, 64];
+  const fwdFlops = (4 * B * H * T * T * D) / 2;
+  const atPrecision = (prec, body) => () => {
+    const before = cg.getMatmulPrecision();
+    cg.setMatmulPrecision(prec);
+    try {
+      body();
+    } finally {
+      cg.setMatmulPrecision(before);
+    }
+  };
+  for (const [prec, tag] of [['highest', 'fp32'], ['medium', 'bf16']]) {
+    const kv = (q) => [cg.randn(q.shape, { device: dev, seed: 2 }), cg.randn(q.shape, { device: dev, seed: 3 })];
+    cases.push({ id: `attn_fwd_${tag}`, flops: fwdFlops, shape: [B, H, T, D], torch: `sdpa_fwd_${tag}`, make: (q) => {
+      const [k, v] = kv(q);
+      return atPrecision(prec, () => cg.attention(q, k, v, { causal: true }));
+    } });
+    cases.push({ id: `attn_fwdbwd_${tag}`, flops: 3.5 * fwdFlops, shape: [B, H, T, D], torch: `sdpa_fwdbwd_${tag}`, make: (q) => {
+      const [k, v] = kv(q);
+      const dout = cg.randn(q.shape, { device: dev, seed: 4 });
+      return atPrecision(prec, () => {
+        const f = attentionForward(q, k, v, { causal: true });
+        attentionBackward(dout, q, k, v, f.out, f.lse, { causal: true });
+      });
+    } });
+  }
+}
+
 const results = [];
 for (const c of cases) {
   const r = { id: c.id, shape: c.shape, bytes: c.bytes, flops: c.flops, torch: c.torch };

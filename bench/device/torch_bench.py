@@ -81,6 +81,16 @@ def make(op, shape, small=False):
         return lambda: x.sum(0)
     if op == "permute_bthd":
         return lambda: x.permute(0, 2, 1, 3).contiguous()
+    # --- attention: causal scaled_dot_product_attention (flash / memory-efficient backends), fp32 or bf16
+    if op.startswith("sdpa_"):
+        dtype = torch.bfloat16 if op.endswith("bf16") else torch.float32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        q, k, v, dout = (torch.randn(*shape, device="cuda", dtype=dtype) for _ in range(4))
+        sdpa = torch.nn.functional.scaled_dot_product_attention
+        if op.startswith("sdpa_fwd_"):
+            return lambda: sdpa(q, k, v, is_causal=True)
+        q, k, v = (t.requires_grad_() for t in (q, k, v))
+        return lambda: torch.autograd.grad(sdpa(q, k, v, is_causal=True), (q, k, v), dout)
     return None
 
 

@@ -50,9 +50,11 @@ export function fashionMnistDir(): string {
   return hit ? path.dirname(hit) : FASHION_MNIST_DIR;
 }
 
-/** The shipped MNIST digits. */
+/** The shipped MNIST digits (data/mnist in the package; a compiled copy of lib/ elsewhere looks in the folders above). */
 export function shippedMnistDir(): string {
-  return path.join(packageRoot, 'data', 'mnist');
+  const at = (d: string) => path.join(d, 'data', 'mnist');
+  for (let d = packageRoot, i = 0; i < 3; i++, d = path.dirname(d)) if (fs.existsSync(at(d))) return at(d);
+  return at(packageRoot);
 }
 
 function find(dir: string, prefix: 'train' | 't10k', kind: 'images' | 'labels'): string | null {

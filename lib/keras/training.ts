@@ -127,10 +127,11 @@ function rows(x: Tensor, idx: Tensor): Tensor {
 
 // Loss (mean over the batch) and the number of correct predictions.
 function batchLoss(model: Sequential, d: Data, idx: Int32Array, accuracy: boolean): { loss: Tensor; correct: number } {
-  const it = tensor(idx);
+  const device = d.x.device;
+  const it = tensor(idx, { device });
   const xb = rows(d.x, it);
   if (d.labels) {
-    const yb = tensor(Int32Array.from(idx, (i) => d.labels![i]));
+    const yb = tensor(Int32Array.from(idx, (i) => d.labels![i]), { device });
     const logits = model.logits(xb);
     const loss = crossEntropy(logits, yb);
     let correct = 0;
@@ -274,6 +275,7 @@ export async function fitModel(model: Sequential, x: XData, y: YData, opts: FitO
       owned.push(...val.owned);
     }
     const n = train.x.shape[0];
+    if (n === 0) throw rangeError(fn, `x has no samples (shape ${shapeStr(train.x.shape)})`);
     const steps = Math.ceil(n / bs);
     const history: History = { epoch: [], history: {}, params: { epochs, steps, samples: n, batchSize: bs } };
     const progress = new Progress(verbose, o.stream ?? process.stdout);

@@ -27,8 +27,8 @@ export abstract class Module {
   readonly #params = new Map<string, Tensor | null>();
   readonly #children = new Map<string, Module>();
 
-  /** The module's computation. */
-  abstract forward(...inputs: Tensor[]): Tensor;
+  /** The module's computation (tensors, then an options object where a layer takes one). */
+  abstract forward(...inputs: any[]): Tensor;
 
   /** Registers (or replaces) parameter `name`; null records an absent one (e.g. no bias). */
   protected registerParameter(name: string, t: Tensor | null): Tensor | null {

@@ -9,7 +9,7 @@ import { Tensor } from '../tensor';
  * most maxNorm (factor maxNorm / (norm + 1e-6) when below 1); parameters
  * without a gradient are skipped. Returns the norm before clipping.
  */
-export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number {
+export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, opts: { returnNorm?: boolean } = {}): number {
   const fn = 'nn.clipGradNorm';
   if (params === null || typeof params !== 'object' || !(Symbol.iterator in params)) throw typeError(fn, `params must be an array of tensors, got ${describe(params)}`);
   const grads: Tensor[] = [];
@@ -21,5 +21,6 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number 
   }
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) throw typeError(fn, `maxNorm must be a number >= 0, got ${describe(maxNorm)}`);
   if (!grads.length) return 0;
-  return Number.isFinite(maxNorm) ? clipTensors(grads, maxNorm) : gradNorm(grads);
+  if (!Number.isFinite(maxNorm)) return opts.returnNorm === false ? NaN : gradNorm(grads);
+  return clipTensors(grads, maxNorm, opts);
 }

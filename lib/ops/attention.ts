@@ -1,5 +1,8 @@
-// Fused scaled-dot-product attention (flash-style on the CPU: tiled with an
-// online softmax; the Tq x Tk score matrix is never materialised).
+// Fused scaled-dot-product attention (flash-style on the CPU and on CUDA:
+// tiled with an online softmax; the Tq x Tk score matrix is never
+// materialised). On CUDA the matmul precision applies: 'highest' computes in
+// float32, 'high' / 'medium' use TF32 / bf16 tensor cores (sm_80+) for the
+// products, with float32 softmax statistics; results are deterministic.
 //   q (B, H, Tq, D), k and v (B, H, Tk, D), float32 -> out (B, H, Tq, D)
 //   out = softmax(q k^T / sqrt(D) + mask) v
 // Options:

@@ -48,7 +48,7 @@ const nat = ops<{
   sgdStep(p: H, g: H, buf: H | null, lr: number, momentum: number, dampening: number, wd: number, nesterov: boolean, first: boolean): void;
   adamStep(p: H, g: H, m: H, v: H, lr: number, b1: number, b2: number, eps: number, wd: number, step: number, decoupled: boolean): void;
   gradNorm(ts: H[]): number;
-  clipGradNorm(ts: H[], maxNorm: number): number;
+  clipGradNorm(ts: H[], maxNorm: number, read: boolean): number;
 }>();
 
 function bool(fn: string, v: unknown, name: string): boolean {
@@ -118,8 +118,10 @@ export function gradNorm(tensors: Tensor[]): number {
 /**
  * Scales the tensors in place by maxNorm / (norm + 1e-6) when that is below 1
  * (torch.nn.utils.clip_grad_norm_); returns the norm before clipping.
+ * `returnNorm: false` skips reading the norm back (on CUDA: no host sync, the
+ * factor is computed and applied on the device) and returns NaN.
  */
-export function clipGradNorm(tensors: Tensor[], maxNorm: number): number {
+export function clipGradNorm(tensors: Tensor[], maxNorm: number, opts: { returnNorm?: boolean } = {}): number {
   const fn = 'cudagrad.clipGradNorm';
-  return nat.clipGradNorm(handles(fn, tensors), num(fn, maxNorm, 'maxNorm'));
+  return nat.clipGradNorm(handles(fn, tensors), num(fn, maxNorm, 'maxNorm'), opts.returnNorm !== false);
 }

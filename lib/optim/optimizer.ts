@@ -98,7 +98,8 @@ export abstract class Optimizer {
 
   /** One update of every parameter that has a gradient. */
   step(): void {
-    if (this.globalClipNorm !== null) clipGradNorm(this.#params, this.globalClipNorm);
+    // The norm is not needed here: no read-back, so no host sync on CUDA.
+    if (this.globalClipNorm !== null) clipGradNorm(this.#params, this.globalClipNorm, { returnNorm: false });
     const lr = this.lr;
     if (typeof lr !== 'number' || !(lr >= 0) || !Number.isFinite(lr)) throw rangeError(`${this.#fn}.step`, `lr must be a finite number >= 0, got ${describe(lr)}`);
     noGrad(() => {

@@ -110,6 +110,12 @@ struct SharedJob {
   int64_t tasks;
 };
 
+inline void cpu_relax() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#endif
+}
+
 // Whether unit u of K block q is packed; packs it when nobody has claimed it. With `wait`,
 // returns once the thread packing it has finished (that thread waits on nothing).
 bool ready_unit(void* ctx, int64_t q, int64_t u, bool wait) {
@@ -125,7 +131,11 @@ bool ready_unit(void* ctx, int64_t q, int64_t u, bool wait) {
   }
   if (state == 2) return true;
   if (!wait) return false;
-  while (f.load(std::memory_order_acquire) != 2) std::this_thread::yield();
+  // Packing a unit takes microseconds: spin a little (keeping this core), then yield.
+  for (int spins = 0; f.load(std::memory_order_acquire) != 2; ++spins) {
+    if (spins < 4096) cpu_relax();
+    else std::this_thread::yield();
+  }
   return true;
 }
 

@@ -56,7 +56,7 @@ AttentionOut attention_forward(const TensorImpl& q, const TensorImpl& k, const T
   AttentionOut r;
   r.out = empty(kFwd, q.shape(), DType::Float32, q.device());
   r.lse = empty(kFwd, {s.B, s.H, s.Tq}, DType::Float32, q.device());
-  CG_CPU_ONLY(kFwd, q.device(), attention_forward, r.out->data_as<float>(), r.lse->data_as<float>(),
+  CG_ON_DEVICE(q.device(), attention_forward, r.out->data_as<float>(), r.lse->data_as<float>(),
               q.data_as<float>(), k.data_as<float>(), v.data_as<float>(), mask_f32(mask), mask_i32(mask), s.B, s.H,
               s.Tq, s.Tk, s.D, causal);
   return r;
@@ -79,7 +79,7 @@ AttentionGrads attention_backward(const TensorImpl& dout, const TensorImpl& q, c
   g.dq = empty(kBwd, q.shape(), DType::Float32, q.device());
   g.dk = empty(kBwd, k.shape(), DType::Float32, q.device());
   g.dv = empty(kBwd, v.shape(), DType::Float32, q.device());
-  CG_CPU_ONLY(kBwd, q.device(), attention_backward, g.dq->data_as<float>(), g.dk->data_as<float>(),
+  CG_ON_DEVICE(q.device(), attention_backward, g.dq->data_as<float>(), g.dk->data_as<float>(),
               g.dv->data_as<float>(), dout.data_as<float>(), q.data_as<float>(), k.data_as<float>(),
               v.data_as<float>(), out.data_as<float>(), lse.data_as<float>(), mask_f32(mask), mask_i32(mask), s.B,
               s.H, s.Tq, s.Tk, s.D, causal);

@@ -128,7 +128,7 @@ double grad_norm(const char* op, const std::vector<const TensorImpl*>& grads) {
   return std::sqrt(read_total(op, *acc));
 }
 
-double clip_grad_norm(const std::vector<const TensorImpl*>& grads, double max_norm) {
+double clip_grad_norm(const std::vector<const TensorImpl*>& grads, double max_norm, bool read) {
   const char* op = "cudagrad.clipGradNorm";
   if (!(max_norm >= 0)) throw_range_error(op, ": maxNorm must be a number >= 0, got ", max_norm);
   check_grads(op, grads);
@@ -139,7 +139,7 @@ double clip_grad_norm(const std::vector<const TensorImpl*>& grads, double max_no
   // where the sum lives (on the device for CUDA: no sync before the scaling).
   for (const TensorImpl* g : grads)
     CG_ON_DEVICE(g->device(), clip_scale, g->data_as<float>(), g->numel(), total, max_norm);
-  return std::sqrt(read_total(op, *acc));
+  return read ? std::sqrt(read_total(op, *acc)) : std::nan("");
 }
 
 }  // namespace cg::dispatch

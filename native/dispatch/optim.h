@@ -29,6 +29,7 @@ void sgd_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl*
 void adam_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl& m, const TensorImpl& v,
                const AdamOptions& o);
 double grad_norm(const char* op, const std::vector<const TensorImpl*>& grads);
-double clip_grad_norm(const std::vector<const TensorImpl*>& grads, double max_norm);
+// read = false skips reading the norm back (no host sync on CUDA) and returns NaN.
+double clip_grad_norm(const std::vector<const TensorImpl*>& grads, double max_norm, bool read = true);
 
 }  // namespace cg::dispatch

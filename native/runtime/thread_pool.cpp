@@ -19,6 +19,13 @@ namespace cg {
 namespace {
 
 thread_local bool in_parallel_region = false;
+constexpr int kSpin = 4000;  // pause instructions, ~20-60 us
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 
 int default_threads() {
   if (const char* env = std::getenv("CUDAGRAD_NUM_THREADS")) {
@@ -117,6 +124,9 @@ class Pool {
   void worker_loop() {
     uint64_t seen = 0;
     for (;;) {
+      // Spin a few tens of microseconds before sleeping: ops come back to back, and a
+      // sleeping worker wakes late when the other cores are busy.
+      for (int i = 0; i < kSpin && generation_.load(std::memory_order_acquire) == seen; ++i) cpu_relax();
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return quit_ || generation_ != seen; });
@@ -140,7 +150,7 @@ class Pool {
   int64_t n_ = 0, chunks_ = 0, pending_ = 0;
   int active_ = 0;  // workers inside work_chunks()
   std::atomic<int64_t> next_chunk_{0};
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};
   bool quit_ = false;
   std::exception_ptr error_;
 };
