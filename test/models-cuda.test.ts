@@ -26,7 +26,7 @@ import { assertClose } from './oracle';
 
 
 const skip = cg.cuda.available() ? false : `no CUDA device (${cg.cuda.reason()}); these run on the SIMT emulator in npm test's second half and on a GPU in bench/device-check.sh`;
-const weightsOf = (m: cg.nn.Module) => m.parameters().map((p) => p.toArray() as Float32Array);
+const weightsOf = (m: { parameters(): cg.Tensor[] }) => m.parameters().map((p) => p.toArray() as Float32Array);
 
 type Result = { losses: number[]; weights: Float32Array[] };
 
