@@ -4,7 +4,8 @@
 // weights; `trainGPT` with --device cuda gives the CPU run's losses; greedy
 // generation with the KV cache picks the CPU's tokens. Without a GPU these
 // run in npm test's second half on the SIMT emulator (an emulated sm_90), and
-// on a real GPU in bench/device-check.sh.
+// on a real GPU in bench/device-check.sh. A training step adds nothing to
+// cg.cuda.hostSyncs() until the loss is read.
 // Tolerances: losses 1e-5 + 1e-4 relative, weights after the steps 1e-5 +
 // 1e-3 relative (float32 throughout, different reduction orders; CPU vs
 // emulated CUDA agree to ~1e-6 here). Adam's eps is 1e-5 in these steps: the
@@ -20,7 +21,7 @@ import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
 import { parseTrainGPTArgs } from '../lib/models/gpt/args';
-import { trainGPT } from '../lib/models/gpt/train';
+import { GPTAdamW, trainGPT } from '../lib/models/gpt/train';
 import { SHAKESPEARE } from '../lib/models/gpt/data';
 import { assertClose } from './oracle';
 
@@ -62,6 +63,43 @@ t.test('GPT: AdamW steps with dropout on cuda equal the cpu', { skip }, async (t
     }
     return { losses, weights: weightsOf(m) };
   });
+});
+
+t.test('GPT and Seq2Seq training steps on cuda never wait for the GPU until a value is read', { skip }, async (t) => {
+  cg.manualSeed(9);
+  const dev = 'cuda';
+  const ids = (k: number) => cg.tensor(Int32Array.from({ length: 2 * 16 }, (_, i) => (i * 5 + k) % 13), { dtype: 'int32', shape: [2, 16], device: dev });
+  const gpt = new cg.models.GPT({ vocabSize: 13, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0.1 }).to(dev);
+  const gptOpt = new GPTAdamW(gpt.parameters(), { lr: 1e-3, weightDecay: 0.1, globalClipNorm: 1 });
+  const s2s = new cg.models.Seq2Seq({ srcVocabSize: 13, tgtVocabSize: 13, dModel: 16, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 24, dropout: 0.1, padId: 0, maxLen: 16 }).to(dev);
+  const s2sOpt = new cg.optim.Adam(s2s.parameters(), { lr: 1e-3, globalClipNorm: 1 });
+  const steps = {
+    // batch upload (host to device), forward with dropout, fused cross-entropy, backward, global-norm clip, AdamW
+    GPT: (k: number) => cg.tidy(() => {
+      const { loss } = gpt.forward(ids(k), ids(k + 1));
+      loss!.backward();
+      gptOpt.step();
+      gptOpt.zeroGrad();
+      return loss!;
+    }),
+    Seq2Seq: (k: number) => cg.tidy(() => {
+      const loss = cg.crossEntropy(s2s.forward(ids(k), ids(k + 1)).reshape(32, 13), ids(k + 2).reshape(32), { ignoreIndex: 0 });
+      loss.backward();
+      s2sOpt.step();
+      s2sOpt.zeroGrad();
+      return loss;
+    }),
+  };
+  for (const [name, step] of Object.entries(steps)) {
+    step(0).dispose(); // the first step creates the optimizer state
+    cg.cuda.synchronize();
+    const before = cg.cuda.hostSyncs();
+    const losses = [1, 2, 3].map(step);
+    t.equal(cg.cuda.hostSyncs() - before, 0, `${name}: three training steps, no host sync`);
+    const last = losses[2].item();
+    t.equal(cg.cuda.hostSyncs() - before, 1, `${name}: reading the loss (${last.toFixed(3)}) is one`);
+    losses.forEach((l) => l.dispose());
+  }
 });
 
 t.test('GPT: greedy KV-cache generation on cuda picks the cpu tokens', { skip }, async (t) => {
