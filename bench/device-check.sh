@@ -7,7 +7,8 @@
 # tests under a tap shim, every op test's device loop then covers 'cuda');
 # checks CPU-vs-CUDA parity for every op with a CUDA kernel; benchmarks the
 # kernels against PyTorch on the same GPU (and a device-to-device copy as the
-# bandwidth ceiling); writes JSON and logs to $OUT (default bench/results/) and
+# bandwidth ceiling); times GPT-2 124M training (tokens/s, MFU) against a
+# nanoGPT-style PyTorch model (bench/device/gpt.js); writes JSON and logs to $OUT (default bench/results/) and
 # prints a short table last.
 # DEVICE_CHECK_EMULATE=1 does a dry run of the same steps here, on the SIMT
 # emulator build (build-emu/), with tiny benchmark sizes.
@@ -50,5 +51,7 @@ log "CPU-vs-CUDA parity"
 timeout 90 node bench/device/parity.js || status=1
 log "benchmarks vs PyTorch"
 PYTHONUNBUFFERED=1 timeout 150 node bench/device/bench.js || status=1
+log "GPT-2 124M training vs nanoGPT-style PyTorch"
+timeout 200 node bench/device/gpt.js || status=1
 node bench/device/report.js
 exit $status

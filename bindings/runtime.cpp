@@ -99,6 +99,10 @@ Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value HostSyncs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(gpu::host_syncs()));
+}
+
 Napi::Value RngState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   rng::State s = rng::get_state();
@@ -142,6 +146,7 @@ CG_EXPORT("numThreads", NumThreads);
 CG_EXPORT("setSimdLevel", SetSimdLevel);
 CG_EXPORT("emptyCache", EmptyCache);
 CG_EXPORT("synchronize", Synchronize);
+CG_EXPORT("hostSyncs", HostSyncs);
 CG_EXPORT("rngState", RngState);
 CG_EXPORT("setRngState", SetRngState);
 

@@ -1,18 +1,25 @@
 #!/usr/bin/env node
 // The cudagrad command line: `cudagrad demo` (the smoke demo), `cudagrad info`,
-// `cudagrad train mlp` (the reference DNN, see train-mlp.ts), `cudagrad train
-// seq2seq` (the encoder-decoder Transformer on a synthetic task, train-seq2seq.ts).
+// `cudagrad train gpt` (the main job: models/gpt/train.ts), `cudagrad train mlp`
+// (the reference DNN, see train-mlp.ts), `cudagrad train seq2seq` (the
+// encoder-decoder Transformer on a synthetic task, train-seq2seq.ts),
+// `cudagrad generate` and `cudagrad finetune classify` (models/gpt/cli.ts).
 import * as cg from './index';
 import { parseTrainMlpArgs, trainMlp, TRAIN_MLP_USAGE } from './train-mlp';
 import { parseTrainSeq2seqArgs, trainSeq2seq, TRAIN_SEQ2SEQ_USAGE } from './train-seq2seq';
+import { finetuneCommand, generateCommand, trainGPTCommand } from './models/gpt/cli';
 
 const USAGE = `usage: cudagrad <command>
 
 commands:
   demo       smoke demo: devices, tensor creation and round trips, RNG, memory
   info       devices and build as JSON
+  train gpt  the main job: pretrain a character-level GPT on tiny Shakespeare
+             (see cudagrad train gpt --help)
   train mlp  train the reference DNN on MNIST digits (see cudagrad train mlp --help)
-  train seq2seq  train the encoder-decoder Transformer on a synthetic task (see cudagrad train seq2seq --help)`;
+  train seq2seq  train the encoder-decoder Transformer on a synthetic task (see cudagrad train seq2seq --help)
+  generate   generate text with a trained GPT (see cudagrad generate --help)
+  finetune   fine-tune a trained GPT as a classifier (see cudagrad finetune --help)`;
 
 function info(): void {
   console.log(
@@ -66,15 +73,16 @@ async function demo(): Promise<void> {
 async function train(argv: string[]): Promise<void> {
   const [model, ...rest] = argv;
   if (model === undefined || model === '--help' || model === '-h') {
-    console.log(`usage: cudagrad train <model> [options]\n\nmodels:\n  mlp      the reference DNN (cudagrad train mlp --help)\n  seq2seq  the encoder-decoder Transformer (cudagrad train seq2seq --help)`);
+    console.log(`usage: cudagrad train <model> [options]\n\nmodels:\n  gpt      a GPT on tiny Shakespeare (cudagrad train gpt --help)\n  mlp      the reference DNN (cudagrad train mlp --help)\n  seq2seq  the encoder-decoder Transformer (cudagrad train seq2seq --help)`);
     return;
   }
+  if (model === 'gpt') return trainGPTCommand(rest);
   const models = {
     mlp: { parse: parseTrainMlpArgs, usage: TRAIN_MLP_USAGE, run: (a: never) => trainMlp(a) },
     seq2seq: { parse: parseTrainSeq2seqArgs, usage: TRAIN_SEQ2SEQ_USAGE, run: (a: never) => trainSeq2seq(a) },
   };
   if (model !== 'mlp' && model !== 'seq2seq') {
-    console.error(`cudagrad train: unknown model '${model}' (available: mlp, seq2seq)`);
+    console.error(`cudagrad train: unknown model '${model}' (available: gpt, mlp, seq2seq)`);
     process.exitCode = 2;
     return;
   }
@@ -99,6 +107,8 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'demo') return demo();
   if (cmd === 'info') return info();
   if (cmd === 'train') return train(argv.slice(1));
+  if (cmd === 'generate') return generateCommand(argv.slice(1));
+  if (cmd === 'finetune') return finetuneCommand(argv.slice(1));
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(USAGE);
     return;

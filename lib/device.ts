@@ -96,6 +96,12 @@ export const cuda = {
   emptyCache(): void {
     native.emptyCache();
   },
+  /**
+   * How many times the host has waited for a GPU since load: reading a CUDA
+   * tensor (toArray, item, data, to('cpu')), synchronize(), emptyCache(). A
+   * training step that reads nothing back adds none.
+   */
+  hostSyncs: (): number => native.hostSyncs(),
 };
 
 function initialDefault(): Device {

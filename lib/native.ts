@@ -45,6 +45,7 @@ export interface NativeAddon {
   matmulPrecision(): string;
   emptyCache(): void;
   synchronize(device: number): void;
+  hostSyncs(): number;
   rngState(): { seed: bigint; offset: bigint };
   setRngState(seed: bigint, offset: bigint): void;
 }

@@ -1,6 +1,7 @@
 // The parts of bench/device-check.sh that need no GPU: the bundle for the GPU
 // machine (packed Node, compiled tests, headers) and a dry run of the whole
-// script on the SIMT emulator build, which must produce its JSON and table.
+// script on the SIMT emulator build, which must produce its JSON and table
+// (the GPT training benchmark included, at a tiny size).
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -33,4 +34,8 @@ t.test('device bundle and an emulated dry run of bench/device-check.sh', async (
   t.equal(report.tests.fail, 0);
   t.ok(report.parity.length > 0 && report.parity.every((p: { ok?: boolean; missing?: string }) => p.ok || p.missing), 'parity all ok or missing');
   t.ok(report.bench.results.some((r: { cudagrad_s?: number }) => r.cudagrad_s! > 0), 'benchmarks timed');
+  const gpt = report.gpt?.cudagrad;
+  t.ok(gpt?.tokens_per_s > 0 && gpt.mfu > 0, 'GPT training step timed (tokens/s, MFU)', { gpt });
+  t.ok(gpt?.losses?.length === report.gpt.config.warmup + report.gpt.config.steps && gpt.losses.every((l: number) => Number.isFinite(l) && l > 0), 'its losses are finite');
+  t.match(text, /GPT 1 layers x 64, batch 2 x 32 \(bf16 autocast\):\ncudagrad +\d+ tokens\/s/);
 });

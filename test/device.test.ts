@@ -37,6 +37,22 @@ t.test('cuda.available() and the default device agree', async (t) => {
   }
 });
 
+t.test('cuda.hostSyncs() counts the waits for the GPU: reads and synchronize, not launches', async (t) => {
+  const before = cg.cuda.hostSyncs();
+  cg.tensor([1, 2]).add(1).toArray(); // CPU work never counts
+  t.equal(cg.cuda.hostSyncs(), before);
+  if (!cg.cuda.available()) {
+    t.equal(before, 0, `0 without a GPU (${cg.cuda.reason()})`);
+    return;
+  }
+  const x = cg.tensor([1, 2, 3], { device: 'cuda' }).mul(2); // upload and launch
+  t.equal(cg.cuda.hostSyncs(), before, 'an upload and a kernel launch: none');
+  t.same(Array.from(x.toArray()), [2, 4, 6]);
+  t.equal(cg.cuda.hostSyncs(), before + 1, 'a read: one');
+  cg.cuda.synchronize();
+  t.equal(cg.cuda.hostSyncs(), before + 2, 'synchronize: one');
+});
+
 t.test('setDefaultDevice changes where tensors are made', async (t) => {
   const before = cg.defaultDevice();
   cg.setDefaultDevice('cpu');

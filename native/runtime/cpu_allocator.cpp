@@ -2,6 +2,7 @@
 #include "cpu_allocator.h"
 
 #include <cstdlib>
+#include <unistd.h>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -33,21 +34,30 @@ Cache& cache() {
   static Cache* c = [] {
     auto* k = new Cache;
     const char* env = std::getenv("CUDAGRAD_CPU_CACHE_MB");
-    long mb = env ? std::strtol(env, nullptr, 10) : 1024;
-    k->limit = static_cast<size_t>(mb < 0 ? 0 : mb) << 20;
+    if (env) {
+      long mb = std::strtol(env, nullptr, 10);
+      k->limit = static_cast<size_t>(mb < 0 ? 0 : mb) << 20;
+    } else {
+      long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+      k->limit = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) / 2 : size_t(1) << 30;
+    }
     return k;
   }();
   return *c;
 }
 
-void* system_alloc(size_t bytes) {
+}  // namespace
+
+static void* system_alloc(size_t bytes) {
   size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
   void* p = std::aligned_alloc(kAlign, rounded);
+  if (!p && cached_bytes() > 0) {  // the cache may hold what the system lacks
+    empty_cache();
+    p = std::aligned_alloc(kAlign, rounded);
+  }
   if (!p) throw_range_error("cudagrad: out of host memory allocating ", bytes, " bytes on cpu");
   return p;
 }
-
-}  // namespace
 
 void* alloc(size_t bytes) {
   if (bytes < kCacheMin) return system_alloc(bytes);

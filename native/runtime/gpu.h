@@ -52,6 +52,11 @@ void copy_h2d(int device, void* dst, const void* src, size_t bytes);
 void copy_d2h(int device, void* dst, const void* src, size_t bytes);
 void copy_d2d(int device, void* dst, const void* src, size_t bytes);
 void synchronize(int device);
+// How many times the host has waited for a GPU since load (copy_d2h,
+// synchronize, releasing the cache): a training step that reads nothing back
+// must not add to it.
+uint64_t host_syncs();
+void note_host_sync();  // counts one (for the runtime's own waits)
 
 // Throws cg::Error with the CUDA message if the last launch on this thread failed.
 void check_last_launch(const char* op);

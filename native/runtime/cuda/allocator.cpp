@@ -46,6 +46,7 @@ void release_cached(int device) {
   DeviceCache& c = cache(device);
   if (c.free_blocks.empty()) return;
   set_device(device);
+  note_host_sync();
   CG_CUDA_CHECK(cudaDeviceSynchronize(), "cudagrad.cuda.emptyCache");
   for (auto& [cls, blocks] : c.free_blocks) {
     for (void* p : blocks) {

@@ -1,6 +1,7 @@
 // CUDA devices and streams: probing (never throws), per-device streams, copies.
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <mutex>
 
 #include "../error.h"
@@ -41,6 +42,7 @@ Status probe() {
 }
 
 std::mutex stream_mutex;
+std::atomic<uint64_t> host_sync_count{0};
 cudaStream_t streams[kMaxDevices] = {};
 DeviceErrorRecord* error_records[kMaxDevices] = {};
 
@@ -119,6 +121,7 @@ void copy_d2h(int device, void* dst, const void* src, size_t bytes) {
   if (!bytes) return;
   cudaStream_t s = stream_of(device);
   CG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s), "copy to cpu");
+  host_sync_count++;
   CG_CUDA_CHECK(cudaStreamSynchronize(s), "copy to cpu");
   raise_device_errors(device);
 }
@@ -128,7 +131,11 @@ void copy_d2d(int device, void* dst, const void* src, size_t bytes) {
   CG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_of(device)), "copy on cuda");
 }
 
+void note_host_sync() { host_sync_count++; }
+uint64_t host_syncs() { return host_sync_count.load(); }
+
 void synchronize(int device) {
+  host_sync_count++;
   CG_CUDA_CHECK(cudaStreamSynchronize(stream_of(device)), "cudagrad.cuda.synchronize");
   raise_device_errors(device);
 }
