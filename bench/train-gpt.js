@@ -15,19 +15,15 @@
 // Writes bench/results/train-gpt-<date>.json (or $OUT/...) and prints a table.
 // Usage: node bench/train-gpt.js [--repeats N (default 3)] [--configs default,shakespeare_char] [--gen-tokens N (default 256)]
 'use strict';
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
 const cg = require('../dist');
+const { opt, median, startPeer } = require('./peer-server');
 const { GPTAdamW } = require('../dist/models/gpt/train');
 const { batchOffsets, makeBatch, loadText, SHAKESPEARE } = require('../dist/models/gpt/data');
 
-const opt = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const threads = Number(process.env.BENCH_THREADS || 2);
 const repeats = Number(opt('repeats', 3));
 const genTokens = Number(opt('gen-tokens', 256));
@@ -38,7 +34,6 @@ const CONFIGS = {
 const configs = opt('configs', 'default,shakespeare_char').split(',');
 cg.setNumThreads(threads);
 cg.setDefaultDevice('cpu');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const data = loadText(SHAKESPEARE);
 
 function measure(tokens, fn) {
@@ -73,32 +68,7 @@ function trainer(c) {
   return (steps) => measure(steps * c.batch * c.blockSize, () => run(steps));
 }
 
-function torchPeer() {
-  const env = { ...process.env, OMP_WAIT_POLICY: 'passive', OMP_NUM_THREADS: String(threads), BENCH_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const p = spawn('/usr/bin/python3', [path.join(__dirname, 'peers', 'train_gpt.py'), SHAKESPEARE], { env, stdio: ['pipe', 'pipe', 'inherit'] });
-  let buf = '';
-  const waiting = [];
-  p.stdout.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      waiting.shift()?.resolve(line.trim().split(/\s+/).map(Number));
-    }
-  });
-  p.on('exit', (code) => waiting.splice(0).forEach((w) => w.reject(new Error(`the PyTorch peer exited (${code})`))));
-  return {
-    ask: (line) =>
-      new Promise((resolve, reject) => {
-        waiting.push({ resolve, reject });
-        p.stdin.write(`${line}\n`);
-      }),
-    close: () => p.stdin.end(),
-  };
-}
+const torchPeer = () => startPeer(path.join(__dirname, 'peers', 'train_gpt.py'), [SHAKESPEARE], threads);
 
 (async () => {
   const peer = torchPeer();

@@ -9,17 +9,13 @@
 // Writes bench/results/train-mlp-<date>.json (or $OUT/...) and prints a table.
 // Usage: node bench/train-mlp.js [--epochs N (per run, default 3)] [--repeats N (default 5)] [--batches 32,256]
 'use strict';
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
 const cg = require('../dist');
+const { opt, median, startPeer } = require('./peer-server');
 
-const opt = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const threads = Number(process.env.BENCH_THREADS || 2);
 const epochs = Number(opt('epochs', 3));
 const repeats = Number(opt('repeats', 5));
@@ -28,7 +24,6 @@ cg.setNumThreads(threads);
 
 const dataDir = cg.data.shippedMnistDir();
 const { train } = cg.data.loadMnist();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const n = train.x.shape[0];
 
 function model() {
@@ -94,32 +89,7 @@ function loopRunner(bs) {
 }
 
 // The PyTorch peer as a server: ask(bs, epochs) -> samples/s.
-function torchPeer() {
-  const env = { ...process.env, OMP_WAIT_POLICY: 'passive', OMP_NUM_THREADS: String(threads), BENCH_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const p = spawn('/usr/bin/python3', [path.join(__dirname, 'peers', 'train_mlp.py'), dataDir], { env, stdio: ['pipe', 'pipe', 'inherit'] });
-  let buf = '';
-  const waiting = [];
-  p.stdout.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      waiting.shift()?.resolve(line.trim().split(/\s+/).map(Number));
-    }
-  });
-  p.on('exit', (code) => waiting.splice(0).forEach((w) => w.reject(new Error(`the PyTorch peer exited (${code})`))));
-  return {
-    ask: (bs, e) =>
-      new Promise((resolve, reject) => {
-        waiting.push({ resolve, reject });
-        p.stdin.write(`${bs} ${e}\n`);
-      }),
-    close: () => p.stdin.end(),
-  };
-}
+const torchPeer = () => startPeer(path.join(__dirname, 'peers', 'train_mlp.py'), [dataDir], threads);
 
 (async () => {
   // Runs interleaved (cudagrad fit, torch, cudagrad loop) per repeat, so that a
@@ -132,7 +102,7 @@ function torchPeer() {
       const loop = loopRunner(bs);
       const r = { batch: bs, fit: [], loop: [], torch: [], fit_cpu: [], loop_cpu: [], torch_cpu: [] };
       for (let i = 0; i < repeats; i++) {
-        for (const [name, run] of [['fit', fit], ['torch', (e) => peer.ask(bs, e)], ['loop', loop]]) {
+        for (const [name, run] of [['fit', fit], ['torch', (e) => peer.ask(`${bs} ${e}`)], ['loop', loop]]) {
           const [wall, cpu] = await run(epochs);
           r[name].push(wall);
           r[`${name}_cpu`].push(cpu);

@@ -1,0 +1,45 @@
+// Shared pieces of the training benchmarks (train-mlp.js, train-gpt.js): the
+// command-line option reader, the median, and a PyTorch peer run as a server
+// (one request line in, one line of numbers out) so that the caller can
+// interleave its runs with the peer's. The peer gets the same thread count,
+// OpenMP's passive wait policy (spinning threads slow it 2.7x on 2 cores) and
+// no OpenBLAS overrides, and runs on Debian's /usr/bin/python3 (python3-torch).
+'use strict';
+const { spawn } = require('node:child_process');
+
+const opt = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Starts `script args...`; ask(line) resolves to the numbers of the answer line. */
+function startPeer(script, args, threads) {
+  const env = { ...process.env, OMP_WAIT_POLICY: 'passive', OMP_NUM_THREADS: String(threads), BENCH_THREADS: String(threads) };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const p = spawn('/usr/bin/python3', [script, ...args], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  let buf = '';
+  const waiting = [];
+  p.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      waiting.shift()?.resolve(line.trim().split(/\s+/).map(Number));
+    }
+  });
+  p.on('exit', (code) => waiting.splice(0).forEach((w) => w.reject(new Error(`the PyTorch peer exited (${code})`))));
+  return {
+    ask: (line) =>
+      new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        p.stdin.write(`${line}\n`);
+      }),
+    close: () => p.stdin.end(),
+  };
+}
+
+module.exports = { opt, median, startPeer };
