@@ -86,6 +86,15 @@ __global__ void dynamic_smem_reverse(const int* in, int* out) {
   out[threadIdx.x] = s[blockDim.x - 1 - threadIdx.x];
 }
 
+// The same through the last 64 ints of 64 KiB of dynamic shared memory.
+__global__ void dynamic_smem_reverse_big(const int* in, int* out) {
+  CG_DYNAMIC_SMEM(int, s);
+  int* tail = s + (64 << 10) / sizeof(int) - blockDim.x;
+  tail[threadIdx.x] = in[threadIdx.x];
+  __syncthreads();
+  out[threadIdx.x] = tail[blockDim.x - 1 - threadIdx.x];
+}
+
 // --- helpers
 
 struct DevBuf {
@@ -222,6 +231,27 @@ TEST(emu_dynamic_shared_memory_and_bad_configs) {
   CHECK_EQ(last_error(), std::string());
   LAUNCH(dynamic_smem_reverse, 1, 2048, 0, nullptr)(di.as<int>(), dout.as<int>());
   CHECK(last_error().find("invalid configuration") != std::string::npos);
+}
+
+// As on a GPU: more than 48 KiB of dynamic shared memory needs the kernel's
+// opt-in (cudaFuncSetAttribute), and the opt-in stops at 227 KiB on sm_90.
+TEST(emu_dynamic_shared_memory_above_48k_needs_the_opt_in) {
+  DevBuf di(256), dout(256);
+  const size_t big = 64 << 10;
+  LAUNCH(dynamic_smem_reverse_big, 1, 64, big, nullptr)(di.as<int>(), dout.as<int>());
+  CHECK(last_error().find("above its limit of 49152") != std::string::npos);
+  CHECK_EQ(cudaFuncSetAttribute(dynamic_smem_reverse_big, cudaFuncAttributeMaxDynamicSharedMemorySize, 228 << 10),
+           cudaErrorInvalidValue);
+  cudaGetLastError();
+  CHECK_EQ(cudaFuncSetAttribute(dynamic_smem_reverse_big, cudaFuncAttributeMaxDynamicSharedMemorySize, int(big)),
+           cudaSuccess);
+  int in[64], out[64];
+  for (int i = 0; i < 64; ++i) in[i] = 3 * i;
+  cudaMemcpy(di.p, in, 256, cudaMemcpyHostToDevice);
+  LAUNCH(dynamic_smem_reverse_big, 1, 64, big, nullptr)(di.as<int>(), dout.as<int>());
+  CHECK_EQ(last_error(), std::string());
+  cudaMemcpy(out, dout.p, 256, cudaMemcpyDeviceToHost);
+  for (int i = 0; i < 64; ++i) CHECK_EQ(out[i], in[63 - i]);
 }
 
 #endif  // CG_EMULATE_CUDA

@@ -25,12 +25,17 @@ std::mutex mem_mutex;
 std::unordered_map<void*, size_t> live;  // emulated device allocations
 size_t live_bytes = 0;
 int current_device = 0;
+std::mutex attr_mutex;
+std::unordered_map<const void*, size_t> smem_optin;  // kernel -> MaxDynamicSharedMemorySize
 
 thread_local cudaError_t last_error = cudaSuccess;
 thread_local std::string last_message;
 
 cudaError_t set_error(cudaError_t e) {
-  if (e != cudaSuccess) last_error = e;
+  if (e != cudaSuccess) {
+    last_error = e;
+    last_message.clear();  // a runtime call's error: no launch message to add
+  }
   return e;
 }
 
@@ -43,6 +48,12 @@ double now_ms() {
 }  // namespace
 
 namespace cg::emu {
+size_t max_dynamic_smem(const void* fn) {
+  std::lock_guard<std::mutex> lock(attr_mutex);
+  auto it = smem_optin.find(fn);
+  return it == smem_optin.end() ? size_t(48) << 10 : it->second;
+}
+
 void record_launch_error(int code, const std::string& msg) {
   last_error = static_cast<cudaError_t>(code);
   last_message = msg;
@@ -123,7 +134,7 @@ const char* cudaGetErrorString(cudaError_t err) {
   static thread_local std::string text;
   switch (err) {
     case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorInvalidValue: text = "invalid argument"; break;
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidConfiguration: text = "invalid configuration argument"; break;
     case cudaErrorInvalidDevice: return "invalid device ordinal";
@@ -209,8 +220,11 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
   return cudaSuccess;
 }
 
-cudaError_t cg_emu_func_set_attribute(const void*, cudaFuncAttribute attr, int value) {
-  if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize && (value < 0 || value > 227 * 1024))
-    return set_error(cudaErrorInvalidValue);
+cudaError_t cg_emu_func_set_attribute(const void* fn, cudaFuncAttribute attr, int value) {
+  if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize) {
+    if (value < 0 || value > 227 * 1024) return set_error(cudaErrorInvalidValue);
+    std::lock_guard<std::mutex> lock(attr_mutex);
+    smem_optin[fn] = static_cast<size_t>(value);
+  }
   return cudaSuccess;
 }

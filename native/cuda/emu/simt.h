@@ -91,6 +91,11 @@ int lane_id();
 std::string run_grid(const char* kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()>& body);
 // Launch bookkeeping for the emulated runtime (emu/runtime.cpp).
 void record_launch_error(int code, const std::string& msg);
+// The dynamic shared memory a launch of `fn` may ask for: 48 KiB unless
+// cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, n)
+// raised it, as on a GPU, where a launch above it fails with
+// cudaErrorInvalidValue.
+size_t max_dynamic_smem(const void* fn);
 
 // Schedules: 0 forward, 1 reverse, 2 shuffled with `seed` (blocks and the threads in each block).
 void set_schedule(int order, uint64_t seed);
@@ -104,6 +109,13 @@ struct Launcher {
   template <typename... A>
   void operator()(A&&... args) const {
     std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
+    const size_t limit = max_dynamic_smem(reinterpret_cast<const void*>(fn));
+    if (smem > limit) {
+      record_launch_error(1, "invalid argument: kernel " + std::string(name) + " asks for " + std::to_string(smem) +
+                                 " bytes of dynamic shared memory, above its limit of " + std::to_string(limit) +
+                                 " (raise it with cudaFuncSetAttribute(MaxDynamicSharedMemorySize))");
+      return;
+    }
     std::string err = run_grid(name, grid, block, smem, [&]() { std::apply(fn, params); });
     if (!err.empty()) record_launch_error(719, err);
   }
