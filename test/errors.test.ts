@@ -100,15 +100,17 @@ t.test('the native layer validates too (no JS checks in front)', async (t) => {
   t.throws(() => new (native as unknown as { Handle: new () => unknown }).Handle(), { name: 'TypeError', message: /Handle cannot be constructed from JS/ });
 });
 
-t.test('device mix (needs a GPU)', async (t) => {
-  // No op of this issue takes two tensors; the dispatch check itself is covered
-  // by the native test check_same_device_names_devices_and_shapes.
+t.test('device mix: ops on tensors of two devices name the op, the shapes and the devices', async (t) => {
   if (!cg.cuda.available()) {
     t.skip(`no CUDA device: ${cg.cuda.reason()}`, () => {});
     return;
   }
-  const a = cg.zeros([2], { device: 'cuda' });
+  const a = cg.zeros([2, 3], { device: 'cuda' });
   const b = a.to('cpu');
   t.equal(a.device, 'cuda');
   t.equal(b.device, 'cpu');
+  t.throws(() => cg.add(a, b), { name: 'TypeError', message: 'cudagrad.add: expected all tensors on one device, got [2, 3] on cuda, [2, 3] on cpu' });
+  t.throws(() => cg.matmul(a, cg.zeros([3, 4])), { message: /^cudagrad\.matmul.*one device.*\[2, 3\] on cuda, \[3, 4\] on cpu/ });
+  const w = cg.ones([3]);
+  t.throws(() => cg.layerNorm(a, w, null), { message: /^cudagrad\.layerNorm.*one device.*\[2, 3\] on cuda, \[3\] on cpu/ });
 });
