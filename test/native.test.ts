@@ -27,3 +27,15 @@ for (const bin of bins) t.test(`native unit tests: ${path.relative(root, bin)}`,
   }
   t.equal(r.status, 0, `exit status (stderr: ${r.stderr})`);
 });
+
+t.test('the emulator build stops a misaligned float4 load (a planted bug)', async (t) => {
+  const bin = bins[1];
+  if (!fs.existsSync(bin)) {
+    t.fail(`${bin} is missing: npm test's pretest builds build-emu/`);
+    return;
+  }
+  const r = spawnSync(bin, ['planted_misaligned_float4_load'], { encoding: 'utf8', timeout: 60_000 });
+  t.not(r.status, 0, 'the process fails');
+  t.match(r.stderr, /misaligned address .* for type 'const (struct )?float4'/, 'the sanitizer names the misaligned float4 load');
+  t.notMatch(r.stdout, /^ok /m, 'the test did not pass');
+});

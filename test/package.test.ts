@@ -42,6 +42,10 @@ console.log(t instanceof Tensor && cg.tensor === tensor ? 'esm ok ' + Array.from
 `;
 
 t.test('prebuilt binary in a packed tarball works with install scripts off', async (t) => {
+  // The prebuild lands in the checkout (the tarball takes it from there); remove it afterwards, or
+  // a later `npm install` here would load it instead of building the current sources.
+  const prebuilds = path.join(root, 'prebuilds');
+  if (!fs.existsSync(prebuilds)) t.teardown(() => fs.rmSync(prebuilds, { recursive: true, force: true }));
   const pre = sh('npm', ['run', 'prebuild'], root);
   t.equal(pre.status, 0, 'npm run prebuild', { output: pre.out.slice(-3000) });
   const built = fs.readdirSync(path.join(root, 'prebuilds', 'linux-x64')).filter((f) => f.endsWith('.node'));

@@ -216,6 +216,7 @@ t.test('gather (torch.gather) and its scatter-add backward, on every device', as
         t.same([y.shape, y.device], [ishape, device]);
         assertClose(t, y.toArray(), src.map((j) => xv[j]), 0, 0, `${device} gather axis ${ax}`);
         t.same(Array.from(cg.gather(xi, ax, index).toArray()), src.map((j) => xiv[j]), `${device} gather int32 axis ${ax}`);
+        t.same(x.gather(ax, index).toArray(), y.toArray(), 'the Tensor method gives the same');
         const dv = uniform(size(ishape), 30 + axis, -1, 1);
         const g = new Float64Array(size(xshape));
         src.forEach((j, p) => (g[j] += dv[p]));

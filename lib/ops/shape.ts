@@ -123,6 +123,8 @@ declare module '../tensor' {
     /** permute(0, 2, 1) or permute([0, 2, 1]) */
     permute(...dims: (number | readonly number[])[]): Tensor;
     slice(axis: number, start: number, end?: number | null): Tensor;
+    /** gather(axis, index), as torch.gather(self, axis, index) */
+    gather(axis: number, index: Tensor): Tensor;
   }
 }
 
@@ -134,4 +136,7 @@ Tensor.prototype.permute = function (this: Tensor, ...dims: (number | readonly n
 };
 Tensor.prototype.slice = function (this: Tensor, axis: number, start: number, end?: number | null) {
   return slice(this, axis, start, end);
+};
+Tensor.prototype.gather = function (this: Tensor, axis: number, index: Tensor) {
+  return gather(this, axis, index);
 };

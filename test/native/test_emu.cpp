@@ -86,6 +86,14 @@ __global__ void dynamic_smem_reverse(const int* in, int* out) {
   out[threadIdx.x] = s[blockDim.x - 1 - threadIdx.x];
 }
 
+// A float4 load from an address that is not 16-byte aligned: a GPU stops the
+// kernel with "misaligned address"; the emulator build's alignment sanitizer
+// stops the process (planted_misaligned_float4_load, run by test/native.test.ts).
+__global__ void misaligned_float4_copy(const float* in, float* out) {
+  const float4 v = *reinterpret_cast<const float4*>(in + 1 + 4 * threadIdx.x);
+  out[threadIdx.x] = v.x + v.y + v.z + v.w;
+}
+
 // The same through the last 64 ints of 64 KiB of dynamic shared memory.
 __global__ void dynamic_smem_reverse_big(const int* in, int* out) {
   CG_DYNAMIC_SMEM(int, s);
@@ -252,6 +260,13 @@ TEST(emu_dynamic_shared_memory_above_48k_needs_the_opt_in) {
   CHECK_EQ(last_error(), std::string());
   cudaMemcpy(out, dout.p, 256, cudaMemcpyDeviceToHost);
   for (int i = 0; i < 64; ++i) CHECK_EQ(out[i], in[63 - i]);
+}
+
+TEST(planted_misaligned_float4_load) {
+  DevBuf din(4 * 64), dout(4 * 8);
+  LAUNCH(misaligned_float4_copy, 1, 8, 0, nullptr)(din.as<float>(), dout.as<float>());
+  cudaDeviceSynchronize();
+  CHECK_EQ(last_error(), std::string("(the sanitizer should have stopped the process)"));
 }
 
 #endif  // CG_EMULATE_CUDA
