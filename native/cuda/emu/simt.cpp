@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <cstdlib>
+#include <cstring>
+#include <cstdio>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -69,8 +72,18 @@ thread_local ThreadState* cur_thread = nullptr;
 namespace {
 
 std::mutex schedule_mutex;
-int schedule_order = 0;
-uint64_t schedule_seed = 0;
+// CUDAGRAD_EMU_SCHEDULE=forward|reverse|shuffle sets the starting schedule of
+// every launch (default forward); set_schedule overrides it.
+int initial_order() {
+  const char* e = std::getenv("CUDAGRAD_EMU_SCHEDULE");
+  if (!e || !*e || std::strcmp(e, "forward") == 0) return 0;
+  if (std::strcmp(e, "reverse") == 0) return 1;
+  if (std::strcmp(e, "shuffle") == 0) return 2;
+  std::fprintf(stderr, "cudagrad: CUDAGRAD_EMU_SCHEDULE=%s is not forward, reverse or shuffle; using forward\n", e);
+  return 0;
+}
+int schedule_order = initial_order();
+uint64_t schedule_seed = 12345;
 
 thread_local std::vector<std::unique_ptr<Stack>> stacks;
 thread_local std::vector<unsigned char> dyn_smem;
