@@ -3,13 +3,15 @@
 # Prepare here with `bash scripts/device-bundle.sh`, then run there through the
 # device tool with carry [".device", "build/Release"]:
 #   bash bench/device-check.sh
-# In about 5 minutes it: runs the test files on the CUDA backend (the compiled
-# tests under a tap shim, every op test's device loop then covers 'cuda');
-# checks CPU-vs-CUDA parity for every op with a CUDA kernel; benchmarks the
-# kernels against PyTorch on the same GPU (and a device-to-device copy as the
-# bandwidth ceiling); times GPT-2 124M training (tokens/s, MFU) against a
-# nanoGPT-style PyTorch model (bench/device/gpt.js); writes JSON and logs to $OUT (default bench/results/) and
-# prints a short table last.
+# In at most about 8 minutes (each step has its own timeout: 150, 60, 120 and
+# 120 s) it: runs the test files on the CUDA backend (the compiled tests under
+# a tap shim, every op test's device loop then covers 'cuda'); checks
+# CPU-vs-CUDA parity for every op with a CUDA kernel (GEMM at each precision
+# included); benchmarks the kernels against PyTorch on the same GPU (GEMM in
+# fp32/TF32/bf16, attention forward, backward and both, the copy bandwidth as
+# the ceiling); times GPT-2 124M training (tokens/s, MFU) against a
+# nanoGPT-style PyTorch model (bench/device/gpt.js); writes JSON and logs to
+# $OUT (default bench/results/) and prints a short table last.
 # DEVICE_CHECK_EMULATE=1 does a dry run of the same steps here, on the SIMT
 # emulator build (build-emu/), with tiny benchmark sizes.
 set -uo pipefail
@@ -46,12 +48,12 @@ nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || true
 node -e "const cg = require(process.env.CUDAGRAD_TEST_PKG); console.log(JSON.stringify({ cuda: cg.cuda.available(), reason: cg.cuda.reason(), runtime: cg.cuda.runtime(), devices: cg.devices() }, null, 2))" | tee "$OUT/devices.json"
 
 log "tests on the CUDA backend"
-timeout 240 node bench/device/run-tests.js "${DEVICE_CHECK_FILTER:-}" || status=1
+timeout 150 node bench/device/run-tests.js "${DEVICE_CHECK_FILTER:-}" || status=1
 log "CPU-vs-CUDA parity"
-timeout 90 node bench/device/parity.js || status=1
+timeout 60 node bench/device/parity.js || status=1
 log "benchmarks vs PyTorch"
-PYTHONUNBUFFERED=1 timeout 150 node bench/device/bench.js || status=1
+PYTHONUNBUFFERED=1 timeout 120 node bench/device/bench.js || status=1
 log "GPT-2 124M training vs nanoGPT-style PyTorch"
-timeout 200 node bench/device/gpt.js || status=1
+DEVICE_CHECK_TORCH_GPT_S=70 timeout 120 node bench/device/gpt.js || status=1
 node bench/device/report.js
 exit $status

@@ -142,9 +142,23 @@ if (typeof cg.crossEntropy === 'function') {
     },
   );
 }
+// Runs fn at a matmul precision, restoring the previous one; atPrecision makes a timed case of it.
+const withPrecision = (prec, fn) => {
+  const before = cg.getMatmulPrecision();
+  cg.setMatmulPrecision(prec);
+  try {
+    return fn();
+  } finally {
+    cg.setMatmulPrecision(before);
+  }
+};
+const atPrecision = (prec, body) => () => void withPrecision(prec, body);
+// GEMM at each precision: float32 SIMT ('highest'), TF32 tensor cores ('high'), bf16 tensor cores
+// ('medium'; cudagrad reads float32 and rounds while staging, torch multiplies bf16 tensors).
 if (typeof cg.matmul === 'function') {
   for (const n of small ? [64] : [4096, 8192]) {
-    cases.push({ id: `sgemm_${n}`, flops: 2 * n ** 3, shape: [n, n], torch: 'matmul_fp32', make: (x) => () => cg.matmul(x, x) });
+    for (const [prec, tag] of [['highest', 'fp32'], ['high', 'tf32'], ['medium', 'bf16']])
+      cases.push({ id: `gemm_${tag}_${n}`, flops: 2 * n ** 3, shape: [n, n], torch: `matmul_${tag}`, make: (x) => atPrecision(prec, () => cg.matmul(x, x)) });
   }
 }
 // Elementwise, reductions, shape ops (native/cuda/{elementwise,reduce,shape}.cu): same-shape add,
@@ -166,26 +180,24 @@ if (typeof cg.matmul === 'function') {
 
 // --- attention (fused flash kernels): causal, B=8 H=12 T=1024 D=64, at float32 ('highest') and bf16 tensor
 // cores ('medium'; cudagrad stores float32 and converts in the kernel, torch runs bf16 tensors). TFLOP/s
-// counts 4*B*H*Tq*Tk*D for the forward, halved for causal; fwd+bwd counts 3.5x that (backward = 2.5x).
+// counts 4*B*H*Tq*Tk*D for the forward, halved for causal; the backward alone (forward saved
+// outside the timing) 2.5x that, fwd+bwd 3.5x.
 if (typeof cg.attention === 'function') {
   const pkg = process.env.CUDAGRAD_TEST_PKG || path.join(__dirname, '..', '..', 'dist');
   const { attentionForward, attentionBackward } = require(path.join(path.dirname(require.resolve(pkg)), 'ops', 'attention'));
   const [B, H, T, D] = small ? [1, 2, 64, 64] : [8, 12, 1024, 64];
   const fwdFlops = (4 * B * H * T * T * D) / 2;
-  const atPrecision = (prec, body) => () => {
-    const before = cg.getMatmulPrecision();
-    cg.setMatmulPrecision(prec);
-    try {
-      body();
-    } finally {
-      cg.setMatmulPrecision(before);
-    }
-  };
   for (const [prec, tag] of [['highest', 'fp32'], ['medium', 'bf16']]) {
     const kv = (q) => [cg.randn(q.shape, { device: dev, seed: 2 }), cg.randn(q.shape, { device: dev, seed: 3 })];
     cases.push({ id: `attn_fwd_${tag}`, flops: fwdFlops, shape: [B, H, T, D], torch: `sdpa_fwd_${tag}`, make: (q) => {
       const [k, v] = kv(q);
       return atPrecision(prec, () => cg.attention(q, k, v, { causal: true }));
+    } });
+    cases.push({ id: `attn_bwd_${tag}`, flops: 2.5 * fwdFlops, shape: [B, H, T, D], torch: `sdpa_bwd_${tag}`, make: (q) => {
+      const [k, v] = kv(q);
+      const dout = cg.randn(q.shape, { device: dev, seed: 4 });
+      const f = withPrecision(prec, () => attentionForward(q, k, v, { causal: true }));
+      return atPrecision(prec, () => attentionBackward(dout, q, k, v, f.out, f.lse, { causal: true }));
     } });
     cases.push({ id: `attn_fwdbwd_${tag}`, flops: 3.5 * fwdFlops, shape: [B, H, T, D], torch: `sdpa_fwdbwd_${tag}`, make: (q) => {
       const [k, v] = kv(q);

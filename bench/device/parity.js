@@ -223,6 +223,56 @@ for (const [name, arity, fn, atol, rtol] of ops) {
     console.log(`  ${r.missing ? 'MISSING' : r.ok ? 'ok     ' : 'DIFFERS'} ${r.op.padEnd(16)} ${r.missing || `${r.cases} shapes, worst ${r.worst.toFixed(3)} of tolerance`}`);
   }
 }
+// --- GEMM: matmul (2-D and broadcast-batched), linear with a bias, and linear's backward (dx, dweight,
+// dbias), CPU vs CUDA at each matmul precision, odd sizes. Error bound per element as
+// test/gemm-cuda.test.ts: (input rounding + (8 sqrt(K) + 8) 2^-24) * sum_k |a_ik| |b_kj|.
+{
+  const { linearBackward } = require(path.join(path.dirname(require.resolve(process.env.CUDAGRAD_TEST_PKG || path.join(__dirname, '..', '..', 'dist'))), 'ops', 'matmul'));
+  const rounding = { highest: 0, high: 2 * 2 ** -11, medium: 2 * 2 ** -8 };
+  const abs = (x) => cg.sqrt(cg.mul(x, x));
+  const T = (x) => cg.transpose(x, -2, -1);
+  // Each case: its inputs (CPU), then [output, |output| bound, K] triples from a device's inputs.
+  const gemmCases = [
+    ['matmul', [[33, 17], [17, 65]], ([a, b]) => [[cg.matmul(a, b), cg.matmul(abs(a), abs(b)), 17]]],
+    ['matmul_batched', [[3, 64, 130], [130, 31]], ([a, b]) => [[cg.matmul(a, b), cg.matmul(abs(a), abs(b)), 130]]],
+    ['matmul_big', [[257, 300], [300, 129]], ([a, b]) => [[cg.matmul(a, b), cg.matmul(abs(a), abs(b)), 300]]],
+    ['linear', [[37, 96], [70, 96], [70]], ([x, w, b]) => [[cg.linear(x, w, b), cg.add(cg.matmul(abs(x), T(abs(w))), abs(b)), 97]]],
+    ['linear_backward', [[45, 70], [45, 96], [70, 96]], ([d, x, w]) => {
+      const g = linearBackward(d, x, w, true);
+      return [[g.dx, cg.matmul(abs(d), abs(w)), 70], [g.dweight, cg.matmul(T(abs(d)), abs(x)), 45], [g.dbias, cg.sum(abs(d), 0), 45]];
+    }],
+  ];
+  const before = cg.getMatmulPrecision();
+  for (const prec of ['highest', 'high', 'medium']) {
+    for (const [name, shapes, fn] of gemmCases) {
+      const r = { op: `${name}_${prec}`, cases: 0, worst: 0 };
+      try {
+        seed++;
+        const ins = shapes.map((sh, i) => cg.randn(sh, { seed: seed * 10 + i, device: 'cpu' }));
+        cg.setMatmulPrecision('highest');
+        const cpu = fn(ins).map(([o, bound, K]) => [o.toArray(), bound.toArray(), K]);
+        cg.setMatmulPrecision(prec);
+        const gpu = fn(ins.map((x) => x.to('cuda'))).map(([o]) => o.toArray());
+        cpu.forEach(([want, bound, K], n) => {
+          const f = rounding[prec] + (8 * Math.sqrt(K) + 8) * 2 ** -24;
+          for (let i = 0; i < want.length; i++) {
+            const err = Math.abs(gpu[n][i] - want[i]) / (f * bound[i] + 1e-30);
+            if (!(err <= 1) && r.first === undefined) r.first = { output: n, index: i, cuda: gpu[n][i], cpu: want[i] };
+            if (Number.isFinite(err)) r.worst = Math.max(r.worst, err);
+          }
+        });
+        r.cases++;
+        r.ok = r.first === undefined;
+      } catch (e) {
+        r.missing = String(e.message || e);
+      } finally {
+        cg.setMatmulPrecision(before);
+      }
+      results.push(r);
+      console.log(`  ${r.missing ? 'MISSING' : r.ok ? 'ok     ' : 'DIFFERS'} ${r.op.padEnd(16)} ${r.missing || `${r.cases} shapes, worst ${r.worst.toFixed(3)} of tolerance`}`);
+    }
+  }
+}
 fs.mkdirSync(out, { recursive: true });
 fs.writeFileSync(path.join(out, 'parity.json'), `${JSON.stringify(results, null, 2)}\n`);
 process.exitCode = results.some((r) => r.ok === false) ? 1 : 0;

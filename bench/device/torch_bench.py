@@ -68,6 +68,12 @@ def make(op, shape, small=False):
     if op == "matmul_fp32":
         torch.backends.cuda.matmul.allow_tf32 = False
         return lambda: x @ x
+    if op == "matmul_tf32":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        return lambda: x @ x
+    if op == "matmul_bf16":
+        xb = x.to(torch.bfloat16)
+        return lambda: xb @ xb
     # elementwise, reductions, shape ops
     if op == "add_fwd":
         y = torch.randn(*shape, device="cuda")
@@ -90,6 +96,9 @@ def make(op, shape, small=False):
         if op.startswith("sdpa_fwd_"):
             return lambda: sdpa(q, k, v, is_causal=True)
         q, k, v = (t.requires_grad_() for t in (q, k, v))
+        if op.startswith("sdpa_bwd_"):  # the backward alone: the forward (and its saved state) made once
+            o = sdpa(q, k, v, is_causal=True)
+            return lambda: torch.autograd.grad(o, (q, k, v), dout, retain_graph=True)
         return lambda: torch.autograd.grad(sdpa(q, k, v, is_causal=True), (q, k, v), dout)
     return None
 
