@@ -210,6 +210,7 @@ t.test('clear errors: data, compile, layers', async (t) => {
   await t.rejects(m.fit(x, y, { batchSize: 0 }), { name: 'RangeError', message: 'keras.Sequential.fit: batchSize must be an integer >= 1, got number 0' });
   await t.rejects(m.fit(x, y, { validationSplit: 1 }), { name: 'RangeError', message: 'keras.Sequential.fit: validationSplit must be a number in [0, 1), got number 1' });
   await t.rejects(m.fit(x, y, { epocs: 2 } as never), { name: 'TypeError', message: /^keras\.Sequential\.fit: unknown option 'epocs'/ });
+  await t.rejects(m.fit(x, y, { callbacks: [{ onEpochEnd: 5 }] as never }), { name: 'TypeError', message: 'keras.Sequential.fit: callbacks[0].onEpochEnd must be a function, got number 5' });
   await t.rejects(dnn({ compile: false }).fit(x, y), { name: 'RangeError', message: 'keras.Sequential.fit: the model is not compiled: call model.compile({ optimizer, loss, metrics }) first' });
   t.throws(() => m.evaluate(x, cg.zeros([640], { dtype: 'int32' }).reshape(320, 2)), { name: 'RangeError', message: /x has 640 samples .* but y has 320/ });
   t.throws(() => m.compile({ optimizer: 'adam', loss: 'hinge' as never }), {

@@ -251,6 +251,10 @@ export async function fitModel(model: Sequential, x: XData, y: YData, opts: FitO
   const cbs = o.callbacks === undefined ? [] : Array.isArray(o.callbacks) ? o.callbacks : [o.callbacks];
   cbs.forEach((c, i) => {
     if (c === null || typeof c !== 'object') throw typeError(fn, `callbacks[${i}] must be an object with onEpochEnd, onBatchEnd, ... methods, got ${describe(c)}`);
+    for (const hook of ['setModel', 'onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd'] as const) {
+      const h = (c as Record<string, unknown>)[hook];
+      if (h !== undefined && typeof h !== 'function') throw typeError(fn, `callbacks[${i}].${hook} must be a function, got ${describe(h)}`);
+    }
   });
 
   const all = data(fn, model, x, y);
