@@ -2,6 +2,7 @@
 // a hand-made file, truncated and corrupt files rejected with errors naming
 // the file and the fault), atomic writes that keep the old file on failure,
 // and checkpoints that resume a training loop bit for bit.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -125,6 +126,20 @@ t.test('atomic writes: a failed write keeps the previous file and leaves no temp
   t.equal(fs.readFileSync(p, 'utf8'), 'new contents');
   cg.io.writeFileAtomic(path.join(tmp, 'sub', 'dir', 'f.bin'), [Buffer.from('x')]);
   t.equal(fs.readFileSync(path.join(tmp, 'sub', 'dir', 'f.bin'), 'utf8'), 'x', 'missing folders are made');
+});
+
+t.test("atomic writes: a crashed writer's temporary file is removed by the next write, a live writer's is not", async (t) => {
+  const p = file('crash.bin');
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // a process that has exited
+  const stale = file(`.crash.bin.${dead}.x1.tmp`);
+  const live = file(`.crash.bin.${process.ppid}.x2.tmp`); // the parent is alive
+  const other = file(`.other.bin.${dead}.x3.tmp`); // another target's: not ours to remove
+  for (const f of [stale, live, other]) fs.writeFileSync(f, 'half written');
+  cg.io.writeFileAtomic(p, [Buffer.from('data')]);
+  t.equal(fs.readFileSync(p, 'utf8'), 'data');
+  t.notOk(fs.existsSync(stale), 'the dead writer\'s temporary file is gone');
+  t.ok(fs.existsSync(live), 'a live process\'s temporary file stays');
+  t.ok(fs.existsSync(other), 'another file\'s temporary file stays');
 });
 
 // A small nn/optim training loop with dropout (so the RNG state matters): losses of steps [from, to).
