@@ -129,6 +129,15 @@ Napi::Value SetMatmulPrecision(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetDeterministic(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBoolean())
+    throw_type_error("cudagrad.setDeterministic: expected a boolean, got ", info.Length() ? "another type" : "nothing");
+  set_deterministic(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value DeterministicValue(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), deterministic()); }
+
 Napi::Value MatmulPrecisionValue(const Napi::CallbackInfo& info) {
   static const char* names[] = {"highest", "high", "medium"};
   return Napi::String::New(info.Env(), names[static_cast<int>(matmul_precision())]);
@@ -138,6 +147,8 @@ Napi::Value MatmulPrecisionValue(const Napi::CallbackInfo& info) {
 
 CG_EXPORT("setMatmulPrecision", SetMatmulPrecision);
 CG_EXPORT("matmulPrecision", MatmulPrecisionValue);
+CG_EXPORT("setDeterministic", SetDeterministic);
+CG_EXPORT("deterministic", DeterministicValue);
 CG_EXPORT("devices", Devices);
 CG_EXPORT("cudaStatus", CudaStatus);
 CG_EXPORT("memory", Memory);

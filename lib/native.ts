@@ -43,6 +43,8 @@ export interface NativeAddon {
   setSimdLevel(level: string): void;
   setMatmulPrecision(p: string): void;
   matmulPrecision(): string;
+  setDeterministic(on: boolean): void;
+  deterministic(): boolean;
   emptyCache(): void;
   synchronize(device: number): void;
   hostSyncs(): number;

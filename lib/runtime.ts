@@ -77,6 +77,23 @@ export function getMatmulPrecision(): MatmulPrecision {
 }
 
 /**
+ * Deterministic mode (as torch.use_deterministic_algorithms): kernels that
+ * would add floats in a run-dependent order take an order-fixed path. Only
+ * the CUDA embedding backward differs (its default adds rows with atomics
+ * when the vocabulary is large; in this mode it sums them in token order, as
+ * the CPU does, at some cost); every other kernel on both devices gives the
+ * same bits run after run regardless. Default off.
+ */
+export function setDeterministic(on: boolean): void {
+  if (typeof on !== 'boolean') throw typeError('cudagrad.setDeterministic', `expected a boolean, got ${describe(on)}`);
+  native.setDeterministic(on);
+}
+
+export function getDeterministic(): boolean {
+  return native.deterministic();
+}
+
+/**
  * Runs fn with bf16 mixed precision on CUDA ('medium' matmul precision: matmul
  * and attention operands rounded to bf16 inside the kernels, float32
  * accumulation, float32 storage, so parameters stay float32 master weights and

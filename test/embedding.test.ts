@@ -84,8 +84,7 @@ t.test('every device matches the float64 reference (CUDA when present)', async (
   }
 });
 
-t.test('CUDA backward for small vocabularies is deterministic (row ownership, token order)', async (t) => {
-  if (!cg.cuda.available()) return;
+t.test('CUDA backward for small vocabularies is deterministic (row ownership, token order)', { skip: cg.cuda.available() ? false : `no CUDA device: ${cg.cuda.reason()}` }, async (t) => {
   const [N, V, C] = [2000, 9, 33];
   const iv = indices(N, V, 5);
   const dv = uniform(N * C, 6, -1, 1);
@@ -93,6 +92,26 @@ t.test('CUDA backward for small vocabularies is deterministic (row ownership, to
   const a = run();
   t.same(run(), a, 'same bits on a second run');
   assertClose(t, a, refBackward(dv, iv, V, C), 1e-4, 1e-5, 'vs float64');
+});
+
+t.test('setDeterministic(true): the CUDA backward at a large vocabulary sums in token order, giving the CPU bits', async (t) => {
+  t.equal(cg.getDeterministic(), false, 'off by default');
+  t.throws(() => cg.setDeterministic(1 as never), { name: 'TypeError', message: 'cudagrad.setDeterministic: expected a boolean, got number 1' });
+  cg.setDeterministic(true);
+  t.teardown(() => cg.setDeterministic(false));
+  t.equal(cg.getDeterministic(), true);
+  // V above the row-ownership limit of the default mode (4096); 40 distinct rows, 75 tokens each.
+  const [N, V, C] = [3000, 5000, 33];
+  const iv = indices(N, 40, 7).map((i) => i * 113);
+  const dv = uniform(N * C, 8, -1, 1);
+  const cpu = Array.from(embeddingBackward(f32(dv, [N, C]), i32(iv), V).toArray());
+  assertClose(t, cpu, refBackward(dv, iv, V, C), 1e-4, 1e-5, 'cpu vs float64');
+  if (!cg.cuda.available()) {
+    t.comment(`no CUDA device to compare (${cg.cuda.reason()}); the CPU is deterministic in both modes`);
+    return;
+  }
+  const cuda = Array.from(embeddingBackward(f32(dv, [N, C], 'cuda'), i32(iv, [N], 'cuda'), V).toArray());
+  t.same(cuda, cpu, 'cuda: the same bits as the CPU');
 });
 
 t.test('CUDA indices are checked on the device: RangeError at the next sync', async (t) => {

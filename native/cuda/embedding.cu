@@ -9,10 +9,13 @@
 //   several tokens is not fixed: results may differ in the last bits between
 //   runs.
 // - row ownership (deterministic; used when V <= 4096 and V * N <= 2^24, e.g.
-//   position embeddings): a block owns dweight row v and its threads own
-//   columns; every warp scans the indices 32 at a time (ballot of idx == v)
-//   and adds the matching dout rows in token order. Same bits every run; the
-//   cost is V * N / 32 ballots, hence the size limit.
+//   position embeddings, and at any size in deterministic mode,
+//   cudagrad.setDeterministic(true)): a block owns dweight row v and its
+//   threads own columns; every warp scans the indices 32 at a time (ballot of
+//   idx == v) and adds the matching dout rows in token order, the CPU's order:
+//   the same bits every run and on both devices. The cost is V * N / 32
+//   ballots, hence the size limit outside deterministic mode (GPT-2's 50257 x
+//   16384 tokens: about 26M block steps).
 // Indices are checked on the device: one out of [0, V) is recorded with
 // report_index_error (RangeError naming cudagrad.embedding at the next sync);
 // its output row is zeros, its gradient is dropped.
@@ -21,6 +24,7 @@
 
 #include "device_error.cuh"
 #include "launch.h"
+#include "../runtime/precision.h"
 #include "rows.cuh"
 
 namespace cg::cuda {
@@ -126,7 +130,7 @@ void embedding_backward(float* dweight, const float* dout, const int32_t* idx, i
   const char* op = "embedding backward";
   gpu::DeviceErrorRecord* err = gpu::device_error_record();
   if (C == 0 || V == 0) return check_only(idx, N, V, err, op);
-  if (V <= kOwnerMaxV && V * N <= kOwnerMaxWork)
+  if (deterministic() || (V <= kOwnerMaxV && V * N <= kOwnerMaxWork))
     LAUNCH(embedding_bwd_owner_kernel, grid_cap(V), kOwnerThreads, 0, stream())(dweight, dout, idx, N, V, C, err);
   else
     LAUNCH(embedding_bwd_atomic_kernel, grid_cap((N + 7) / 8), kThreads, 0, stream())(dweight, dout, idx, N, V, C,
