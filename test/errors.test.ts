@@ -100,6 +100,18 @@ t.test('the native layer validates too (no JS checks in front)', async (t) => {
   t.throws(() => new (native as unknown as { Handle: new () => unknown }).Handle(), { name: 'TypeError', message: /Handle cannot be constructed from JS/ });
 });
 
+t.test('out of memory: a RangeError naming the op, the bytes and the shape; the process carries on', async (t) => {
+  const huge = [1 << 20, 1 << 20]; // 4 TiB of float32
+  t.throws(() => cg.zeros(huge), { name: 'RangeError', message: /^cudagrad\.\w+: out of host memory allocating 4398046511104 bytes on cpu for a tensor of shape \[1048576, 1048576\]$/ });
+  if (cg.cuda.available()) {
+    t.throws(() => cg.zeros(huge, { device: 'cuda' }), { name: 'RangeError', message: /^cudagrad\.\w+: CUDA out of memory allocating 4398046511104 bytes on cuda:0 .* for a tensor of shape \[1048576, 1048576\]$/ });
+    const big = cg.ones([1 << 20, 1], { device: 'cuda' });
+    t.throws(() => cg.mul(big, cg.ones([1, 1 << 20], { device: 'cuda' })), { name: 'RangeError', message: /^cudagrad\.mul: CUDA out of memory .* for a tensor of shape \[1048576, 1048576\]$/ }, 'an op whose output does not fit');
+    t.equal(cg.ones([2], { device: 'cuda' }).add(1).toArray()[0], 2, 'CUDA still works afterwards');
+  }
+  t.equal(cg.ones([2]).add(1).toArray()[0], 2, 'the CPU still works afterwards');
+});
+
 t.test('device mix: ops on tensors of two devices name the op, the shapes and the devices', async (t) => {
   if (!cg.cuda.available()) {
     t.skip(`no CUDA device: ${cg.cuda.reason()}`, () => {});

@@ -16,7 +16,15 @@ namespace cg::dispatch {
 TensorPtr empty(const char* op, const Shape& shape, DType dtype, Device device) {
   int64_t n = check_shape(op, shape);
   check_device(op, device);
-  auto storage = std::make_shared<Storage>(device, static_cast<size_t>(n) * dtype_size(dtype));
+  std::shared_ptr<Storage> storage;
+  try {
+    storage = std::make_shared<Storage>(device, static_cast<size_t>(n) * dtype_size(dtype));
+  } catch (const Error& e) {
+    // The allocators say "cudagrad: out of memory ..."; name the op that asked, with the shape.
+    std::string msg = e.what();
+    if (msg.rfind("cudagrad: ", 0) == 0) msg = msg.substr(10);
+    throw Error(e.kind(), cat(op, ": ", msg, " for a tensor of shape ", shape_str(shape)));
+  }
   return std::make_unique<TensorImpl>(std::move(storage), shape, dtype);
 }
 
