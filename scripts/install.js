@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // The package's install step. In order:
 //  1. a matching prebuilt binary under prebuilds/ (node-gyp-build) -> use it;
-//  2. CMake and cmake-js present -> build with cmake-js (CUDA when nvcc is found);
-//  3. otherwise -> build the CPU-only addon with node-gyp from binding.gyp, saying so.
+//  2. building from source: on a Debian-like system where a build tool is
+//     missing (a C++ compiler, make, Python 3, CMake), install it with apt-get
+//     when that needs no password (root, or sudo -n), saying so; set
+//     CUDAGRAD_NO_APT=1 to skip;
+//  3. CMake and cmake-js present -> build with cmake-js (CUDA when nvcc is found);
+//  4. otherwise -> build the CPU-only addon with node-gyp from binding.gyp, saying so.
 // CUDAGRAD_BUILD_FROM_SOURCE=1 skips step 1.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -48,6 +52,7 @@ if (file) {
   process.exit(0);
 }
 
+require('./build-tools').installBuildTools(log);
 const cmakeJs = resolve('cmake-js/bin/cmake-js');
 if (has('cmake', ['--version']) && cmakeJs) {
   log('building the addon with cmake-js (CUDA kernels included when nvcc is found)');
