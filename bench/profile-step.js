@@ -13,7 +13,7 @@ const { native } = require('../dist/native');
 const { GPTAdamW } = require('../dist/models/gpt/train');
 const { batchOffsets, makeBatch, loadText, SHAKESPEARE } = require('../dist/models/gpt/data');
 
-const { opt } = require('./peer-server');
+const { opt } = require('./common');
 const threads = Number(process.env.BENCH_THREADS || 2);
 cg.setNumThreads(threads);
 cg.setDefaultDevice('cpu');

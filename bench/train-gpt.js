@@ -15,12 +15,11 @@
 // Writes bench/results/train-gpt-<date>.json (or $OUT/...) and prints a table.
 // Usage: node bench/train-gpt.js [--repeats N (default 3)] [--configs default,shakespeare_char] [--gen-tokens N (default 256)]
 'use strict';
-const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
 const cg = require('../dist');
-const { opt, median, startPeer } = require('./peer-server');
+const { opt, median, startPeer, writeReport } = require('./common');
 const { GPTAdamW } = require('../dist/models/gpt/train');
 const { batchOffsets, makeBatch, loadText, SHAKESPEARE } = require('../dist/models/gpt/data');
 
@@ -116,23 +115,13 @@ const torchPeer = () => startPeer(path.join(__dirname, 'peers', 'train_gpt.py'),
   } finally {
     peer.close();
   }
-  const date = new Date().toISOString().slice(0, 10);
-  const cpus = os.cpus();
-  const report = {
-    date,
-    command: `node bench/train-gpt.js${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`,
+  const file = writeReport('train-gpt', cg, threads, {
     step: 'batch gather (random char windows of tiny Shakespeare), forward, cross-entropy, backward, clip 1.0, AdamW (decay on 2-D weights), loss readout',
     repeats,
-    loadavg_at_end: os.loadavg(),
-    machine: { cpu: cpus.length ? cpus[0].model.trim() : 'cpu', threads, cores: cpus.length, simd: cg.devices()[0].simd, node: process.version },
     peer: 'PyTorch 1.13 (/usr/bin/python3, torch.set_num_threads, OMP_WAIT_POLICY=passive, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset), nanoGPT model.py without flash attention',
     train,
     generation,
-  };
-  const dir = process.env.OUT || path.join(__dirname, 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `train-gpt-${date}.json`);
-  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  });
   console.log('config            cudagrad tok/s  torch tok/s  ratio  (per CPU-second ratio)');
   for (const r of train)
     console.log(`${r.config.padEnd(17)} ${r.cudagrad_tokens_per_s.toFixed(0).padStart(14)}  ${r.torch_tokens_per_s.toFixed(0).padStart(11)}  ${r.cudagrad_vs_torch.toFixed(2).padStart(5)}  (${r.per_cpu_second.cudagrad_vs_torch.toFixed(2)})`);

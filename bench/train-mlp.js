@@ -9,12 +9,11 @@
 // Writes bench/results/train-mlp-<date>.json (or $OUT/...) and prints a table.
 // Usage: node bench/train-mlp.js [--epochs N (per run, default 3)] [--repeats N (default 5)] [--batches 32,256]
 'use strict';
-const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
 const cg = require('../dist');
-const { opt, median, startPeer } = require('./peer-server');
+const { opt, median, startPeer, writeReport } = require('./common');
 
 const threads = Number(process.env.BENCH_THREADS || 2);
 const epochs = Number(opt('epochs', 3));
@@ -124,23 +123,13 @@ const torchPeer = () => startPeer(path.join(__dirname, 'peers', 'train_mlp.py'),
   } finally {
     peer.close();
   }
-  const date = new Date().toISOString().slice(0, 10);
-  const cpus = os.cpus();
-  const report = {
-    date,
-    command: `node bench/train-mlp.js${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`,
+  const file = writeReport('train-mlp', cg, threads, {
     model: '784-128-10 MLP, ReLU, sparse cross-entropy on logits, Adam lr 1e-3; 8,000 MNIST digits; per step: shuffled gather, forward, backward, Adam, loss.item(), accuracy',
     epochs,
     repeats,
-    loadavg_at_end: os.loadavg(),
-    machine: { cpu: cpus.length ? cpus[0].model.trim() : 'cpu', threads, cores: cpus.length, simd: cg.devices()[0].simd, node: process.version },
     peer: 'PyTorch (/usr/bin/python3, torch.set_num_threads, OMP_WAIT_POLICY=passive, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)',
     results,
-  };
-  const dir = process.env.OUT || path.join(__dirname, 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `train-mlp-${date}.json`);
-  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  });
   console.log('batch  cudagrad fit  cudagrad loop  torch      fit/torch  loop/torch  (samples/s)');
   for (const r of results)
     console.log(

@@ -69,6 +69,22 @@ const ops = [
 
 const results = [];
 let seed = 1;
+
+// Folds one output's comparison into r: err = |cuda - cpu| / tol(i) per element (<= 1 passes).
+function compare(r, cpu, gpu, tol, where) {
+  for (let i = 0; i < cpu.length; i++) {
+    if (gpu[i] === cpu[i] || (Number.isNaN(gpu[i]) && Number.isNaN(cpu[i]))) continue;
+    const err = Math.abs(gpu[i] - cpu[i]) / (tol(i) || Number.MIN_VALUE);
+    if (!(err <= 1) && r.first === undefined) r.first = { ...where, index: i, cuda: gpu[i], cpu: cpu[i] };
+    if (Number.isFinite(err)) r.worst = Math.max(r.worst, err);
+  }
+}
+
+function report(r) {
+  results.push(r);
+  console.log(`  ${r.missing ? 'MISSING' : r.ok ? 'ok     ' : 'DIFFERS'} ${r.op.padEnd(16)} ${r.missing || `${r.cases} shapes, worst ${r.worst.toFixed(3)} of tolerance`}`);
+}
+
 for (const [name, arity, fn, atol, rtol] of ops) {
   const r = { op: name, cases: 0, worst: 0 };
   try {
@@ -84,20 +100,14 @@ for (const [name, arity, fn, atol, rtol] of ops) {
         cpu = fn(...ins).toArray();
         gpu = fn(...ins.map((t) => t.to('cuda'))).toArray();
       }
-      for (let i = 0; i < cpu.length; i++) {
-        const err = Math.abs(gpu[i] - cpu[i]) / (atol + rtol * Math.abs(cpu[i]) || Number.MIN_VALUE);
-        const bad = !(err <= 1) && !(Number.isNaN(gpu[i]) && Number.isNaN(cpu[i])) && gpu[i] !== cpu[i];
-        if (bad && r.first === undefined) r.first = { shape, index: i, cuda: gpu[i], cpu: cpu[i] };
-        if (Number.isFinite(err)) r.worst = Math.max(r.worst, gpu[i] === cpu[i] ? 0 : err);
-      }
+      compare(r, cpu, gpu, (i) => atol + rtol * Math.abs(cpu[i]), { shape });
       r.cases++;
     }
     r.ok = r.first === undefined;
   } catch (e) {
     r.missing = String(e.message || e);
   }
-  results.push(r);
-  console.log(`  ${r.missing ? 'MISSING' : r.ok ? 'ok     ' : 'DIFFERS'} ${name.padEnd(16)} ${r.missing || `${r.cases} shapes, worst ${r.worst.toFixed(3)} of tolerance`}`);
+  report(r);
 }
 // --- normalisation family (softmax, layerNorm, crossEntropy, embedding, dropout, optimizers):
 // own shapes (warp-per-row and block-per-row sizes, rows off 16-byte boundaries, the GPT-2
@@ -157,22 +167,14 @@ for (const [name, arity, fn, atol, rtol] of ops) {
         seed++;
         const cpu = outs(fn(shape, seed, 'cpu')).map((t) => t.toArray());
         const gpu = outs(fn(shape, seed, 'cuda')).map((t) => t.toArray());
-        cpu.forEach((c, k) => {
-          for (let i = 0; i < c.length; i++) {
-            const err = Math.abs(gpu[k][i] - c[i]) / (atol + rtol * Math.abs(c[i]) || Number.MIN_VALUE);
-            const same = gpu[k][i] === c[i] || (Number.isNaN(gpu[k][i]) && Number.isNaN(c[i]));
-            if (!same && !(err <= 1) && r.first === undefined) r.first = { shape, output: k, index: i, cuda: gpu[k][i], cpu: c[i] };
-            if (!same && Number.isFinite(err)) r.worst = Math.max(r.worst, err);
-          }
-        });
+        cpu.forEach((c, k) => compare(r, c, gpu[k], (i) => atol + rtol * Math.abs(c[i]), { shape, output: k }));
         r.cases++;
       }
       r.ok = r.first === undefined;
     } catch (e) {
       r.missing = String(e.message || e);
     }
-    results.push(r);
-    console.log(`  ${r.missing ? 'MISSING' : r.ok ? 'ok     ' : 'DIFFERS'} ${name.padEnd(16)} ${r.missing || `${r.cases} shapes, worst ${r.worst.toFixed(3)} of tolerance`}`);
+    report(r);
   }
 }
 // --- attention: forward (out, lse) and backward (dq, dk, dv), CPU vs CUDA at each matmul precision, odd sizes
@@ -204,12 +206,7 @@ for (const [name, arity, fn, atol, rtol] of ops) {
         const gpu = run('cuda');
         cpu.forEach((want, n) => {
           const [atol, rtol] = tols[prec][n < 2 ? 0 : 1];
-          for (let i = 0; i < want.length; i++) {
-            if (gpu[n][i] === want[i]) continue;
-            const err = Math.abs(gpu[n][i] - want[i]) / (atol + rtol * Math.abs(want[i]));
-            if (!(err <= 1) && r.first === undefined) r.first = { shape: [B, H, Tq, Tk, D], output: ['out', 'lse', 'dq', 'dk', 'dv'][n], index: i, cuda: gpu[n][i], cpu: want[i] };
-            if (Number.isFinite(err)) r.worst = Math.max(r.worst, err);
-          }
+          compare(r, want, gpu[n], (i) => atol + rtol * Math.abs(want[i]), { shape: [B, H, Tq, Tk, D], output: ['out', 'lse', 'dq', 'dk', 'dv'][n] });
         });
         r.cases++;
       }
@@ -219,8 +216,7 @@ for (const [name, arity, fn, atol, rtol] of ops) {
     } finally {
       cg.setMatmulPrecision(before);
     }
-    results.push(r);
-    console.log(`  ${r.missing ? 'MISSING' : r.ok ? 'ok     ' : 'DIFFERS'} ${r.op.padEnd(16)} ${r.missing || `${r.cases} shapes, worst ${r.worst.toFixed(3)} of tolerance`}`);
+    report(r);
   }
 }
 // --- GEMM: matmul (2-D and broadcast-batched), linear with a bias, and linear's backward (dx, dweight,
@@ -255,11 +251,7 @@ for (const [name, arity, fn, atol, rtol] of ops) {
         const gpu = fn(ins.map((x) => x.to('cuda'))).map(([o]) => o.toArray());
         cpu.forEach(([want, bound, K], n) => {
           const f = rounding[prec] + (8 * Math.sqrt(K) + 8) * 2 ** -24;
-          for (let i = 0; i < want.length; i++) {
-            const err = Math.abs(gpu[n][i] - want[i]) / (f * bound[i] + 1e-30);
-            if (!(err <= 1) && r.first === undefined) r.first = { output: n, index: i, cuda: gpu[n][i], cpu: want[i] };
-            if (Number.isFinite(err)) r.worst = Math.max(r.worst, err);
-          }
+          compare(r, want, gpu[n], (i) => f * bound[i] + 1e-30, { output: n });
         });
         r.cases++;
         r.ok = r.first === undefined;
@@ -268,8 +260,7 @@ for (const [name, arity, fn, atol, rtol] of ops) {
       } finally {
         cg.setMatmulPrecision(before);
       }
-      results.push(r);
-      console.log(`  ${r.missing ? 'MISSING' : r.ok ? 'ok     ' : 'DIFFERS'} ${r.op.padEnd(16)} ${r.missing || `${r.cases} shapes, worst ${r.worst.toFixed(3)} of tolerance`}`);
+      report(r);
     }
   }
 }

@@ -1,11 +1,15 @@
-// Shared pieces of the training benchmarks (train-mlp.js, train-gpt.js): the
-// command-line option reader, the median, and a PyTorch peer run as a server
-// (one request line in, one line of numbers out) so that the caller can
-// interleave its runs with the peer's. The peer gets the same thread count,
+// Shared pieces of the training benchmarks (train-mlp.js, train-gpt.js,
+// profile-step.js): the command-line option reader, the median, the report
+// writer (date, command, load average, machine), and a PyTorch peer run as a
+// server (one request line in, one line of numbers out) so that the caller
+// can interleave its runs with the peer's. The peer gets the same thread count,
 // OpenMP's passive wait policy (spinning threads slow it 2.7x on 2 cores) and
 // no OpenBLAS overrides, and runs on Debian's /usr/bin/python3 (python3-torch).
 'use strict';
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 
 const opt = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,4 +46,26 @@ function startPeer(script, args, threads) {
   };
 }
 
-module.exports = { opt, median, startPeer };
+/**
+ * Writes bench/results/<name>-<date>.json (or $OUT/...): the date, the command
+ * line, the load average, the machine, then `fields`. Returns the file path.
+ */
+function writeReport(name, cg, threads, fields) {
+  const date = new Date().toISOString().slice(0, 10);
+  const cpus = os.cpus();
+  const script = path.relative(path.join(__dirname, '..'), process.argv[1]);
+  const report = {
+    date,
+    command: ['node', script, ...process.argv.slice(2)].join(' '),
+    loadavg_at_end: os.loadavg(),
+    machine: { cpu: cpus.length ? cpus[0].model.trim() : 'cpu', threads, cores: cpus.length, simd: cg.devices()[0].simd, node: process.version },
+    ...fields,
+  };
+  const dir = process.env.OUT || path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}-${date}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}
+
+module.exports = { opt, median, startPeer, writeReport };
