@@ -10,11 +10,10 @@ namespace {
 
 Act act_arg(const Napi::CallbackInfo& info, size_t i) {
   std::string s = string_arg(info, i, "cudagrad.activation", "kind");
-  if (s == "relu") return Act::ReLU;
-  if (s == "gelu") return Act::GELU;
-  if (s == "tanh") return Act::Tanh;
-  if (s == "sigmoid") return Act::Sigmoid;
-  throw_type_error("cudagrad.activation: unknown activation '", s, "' (expected relu, gelu, tanh or sigmoid)");
+  Act act;
+  if (!dispatch::act_from_name(s, &act))
+    throw_type_error("cudagrad.activation: unknown activation '", s, "' (expected ", dispatch::kActNames, ")");
+  return act;
 }
 
 Napi::Value Activation(const Napi::CallbackInfo& info) {

@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "../native/dispatch/activation.h"
 #include "handle.h"
 #include "registry.h"
 
@@ -20,11 +21,7 @@ bool present(const Napi::CallbackInfo& info, size_t i) { return i < info.Length(
 bool act_arg(const Napi::CallbackInfo& info, size_t i, const char* op, Act* act) {
   if (!present(info, i)) return false;
   std::string s = string_arg(info, i, op, "activation");
-  if (s == "relu") *act = Act::ReLU;
-  else if (s == "gelu") *act = Act::GELU;
-  else if (s == "tanh") *act = Act::Tanh;
-  else if (s == "sigmoid") *act = Act::Sigmoid;
-  else throw_type_error(op, ": unknown activation '", s, "' (expected relu, gelu, tanh or sigmoid)");
+  if (!dispatch::act_from_name(s, act)) throw_type_error(op, ": unknown activation '", s, "' (expected ", dispatch::kActNames, ")");
   return true;
 }
 

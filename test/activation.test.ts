@@ -1,12 +1,14 @@
 // Activations forward and backward: float64 oracle at every SIMD level, finite
-// differences, special values, bad input.
+// differences, special values, bad input. The exact GELU's own checks (tail
+// accuracy, specials, gelu options, fused epilogue) are in gelu-exact.test.ts.
 import t from 'tap';
 
 import * as cg from '../lib/index';
 import { activationBackward } from '../lib/ops/activation';
+import { geluExact, geluExactGrad } from './erf-ref';
 import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, testDevices, uniform } from './oracle';
 
-type Kind = 'relu' | 'gelu' | 'tanh' | 'sigmoid';
+type Kind = 'relu' | 'gelu' | 'gelu_exact' | 'tanh' | 'sigmoid';
 const K = Math.sqrt(2 / Math.PI);
 
 const ref: Record<Kind, { f: (x: number) => number; df: (x: number) => number }> = {
@@ -18,11 +20,13 @@ const ref: Record<Kind, { f: (x: number) => number; df: (x: number) => number }>
       return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * K * (1 + 3 * 0.044715 * x * x);
     },
   },
+  // float64 erfc reference (erf-ref.ts); the kernels' erfc is within 5e-7 absolute.
+  gelu_exact: { f: geluExact, df: geluExactGrad },
   tanh: { f: Math.tanh, df: (x) => 1 - Math.tanh(x) ** 2 },
   sigmoid: { f: (x) => 1 / (1 + Math.exp(-x)), df: (x) => Math.exp(-x) / (1 + Math.exp(-x)) ** 2 },
 };
 const kinds = Object.keys(ref) as Kind[];
-const fwd = (k: Kind, x: cg.Tensor) => cg[k](x);
+const fwd = (k: Kind, x: cg.Tensor) => (k === 'gelu_exact' ? cg.gelu(x, { approximate: 'none' }) : cg[k](x));
 
 t.test('forward and backward match the float64 reference at every SIMD level', (t) =>
   forEachSimd(t, (t) => {

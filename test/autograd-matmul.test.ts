@@ -46,7 +46,7 @@ t.test('matmul: gradients of composite expressions match finite differences', as
 t.test('linear: gradients (bias, no bias, activations, 3-D input) match finite differences', async (t) => {
   checkGrads(t, 'with bias', (x, w, b) => weigh(cg.linear(x, w, b)), [[3, 4], [2, 4], [2]], 11);
   checkGrads(t, 'without bias, 3-D x', (x, w) => weigh(cg.linear(x, w)), [[2, 3, 4], [5, 4]], 12);
-  for (const act of ['gelu', 'tanh', 'sigmoid'] as const)
+  for (const act of ['gelu', 'gelu_exact', 'tanh', 'sigmoid'] as const)
     checkGrads(t, `fused ${act}`, (x, w, b) => weigh(cg.linear(x, w, b, { activation: act })), [[3, 4], [2, 4], [2]], 13);
   // relu: data whose pre-activations stay 0.1 away from the kink (h = 0.01).
   const [x, w, b] = [uniform(12, 3), uniform(8, 4), uniform(2, 5)];
@@ -86,7 +86,7 @@ t.test('graph only where needed; fused forward under noGrad; clear errors', asyn
     t.same(w.grad!.shape, [3, 5]);
     t.throws(() => cg.linear(x, w, null, { activation: 'swish' as never }), {
       name: 'TypeError',
-      message: "cudagrad.linear: unknown activation 'swish' (expected relu, gelu, tanh or sigmoid)",
+      message: "cudagrad.linear: unknown activation 'swish' (expected relu, gelu, gelu_exact, tanh or sigmoid)",
     });
   });
 });

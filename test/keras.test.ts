@@ -146,6 +146,22 @@ t.test('progress output: a bar on a terminal, plain lines elsewhere, nothing at 
   t.same(quiet.out, []);
 });
 
+t.test("dense activations 'gelu' (tanh approximation) and 'gelu_exact' (erf), fused; saved by name", async (t) => {
+  cg.manualSeed(5);
+  const xs = cg.randn([6, 9], { seed: 6 });
+  for (const [act, approximate] of [['gelu', 'tanh'], ['gelu_exact', 'none']] as const) {
+    const m = k.sequential([k.dense({ units: 7, activation: act, inputShape: [9] })]);
+    const sd = m.stateDict();
+    const want = cg.gelu(cg.linear(xs, sd['dense.weight'], sd['dense.bias']), { approximate });
+    t.same(Array.from(m.predict(xs).toArray()), Array.from(want.toArray()), `'${act}' = gelu(linear, { approximate: '${approximate}' })`);
+    const dir = path.join(tmp, `dense-${act}`);
+    m.save(dir);
+    const back = k.loadModel(dir);
+    t.equal((back.layers[0] as { activation?: string }).activation, act, 'the activation name survives save / load');
+    t.same(Array.from(back.predict(xs).toArray()), Array.from(want.toArray()), 'and the loaded model computes it');
+  }
+});
+
 t.test('save / loadModel round-trips exactly (and leaves the generator alone)', async (t) => {
   cg.manualSeed(3);
   const m = k.sequential([k.rescaling({ scale: 2, offset: -1, inputShape: [784] }), k.dense({ units: 16, activation: 'tanh' }), k.dropout({ rate: 0.3 }), k.dense({ units: 10, activation: 'softmax' })], { name: 'net' });
@@ -237,7 +253,7 @@ t.test('clear errors: data, compile, layers', async (t) => {
   t.throws(() => k.dense({ units: 0 }), { name: 'RangeError', message: 'keras.dense: units must be an integer >= 1, got number 0' });
   t.throws(() => k.dense({ units: 4, activation: 'swish' as never }), {
     name: 'TypeError',
-    message: "keras.dense: unknown activation the string 'swish' (expected relu, gelu, tanh, sigmoid, softmax, linear)",
+    message: "keras.dense: unknown activation the string 'swish' (expected relu, gelu, gelu_exact, tanh, sigmoid, softmax, linear)",
   });
   t.throws(() => k.dense({ units: 4, inputShape: [0] }), { name: 'RangeError', message: 'keras.dense: inputShape must be a non-empty array of positive integers, got [0]' });
   t.throws(() => k.sequential([k.dense({ units: 2, inputShape: [3] }), k.dense({ units: 2, inputShape: [2] })]), {

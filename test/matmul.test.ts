@@ -210,9 +210,9 @@ t.test('gemm epilogue: bias + activation equal the unfused composition, preact, 
       const c = cg.full([M * N], NaN);
       const plain = gemm(a, b, c, { m: M, n: N, k: K, transB: false, alpha: 1.25 }).out.toArray();
       const pre = Float32Array.from(plain, (v, i) => v + bias[i % N]); // float32 add, as the epilogue
-      for (const act of ['relu', 'gelu', 'tanh', 'sigmoid'] as const) {
+      for (const act of ['relu', 'gelu', 'gelu_exact', 'tanh', 'sigmoid'] as const) {
         const r = gemm(a, b, c, { m: M, n: N, k: K, alpha: 1.25, bias: f32(bias, [N]), activation: act, preact: true });
-        const want = cg[act](cg.tensor(pre)).toArray();
+        const want = cg.activation(act, cg.tensor(pre)).toArray();
         t.same(Array.from(r.out.toArray()), Array.from(want), `${act} M=${M} N=${N} K=${K}: fused == unfused`);
         t.same(Array.from(r.preact!.toArray()), Array.from(pre), `${act}: preact == pre-activation`);
       }
@@ -420,8 +420,8 @@ t.test('linear forward/backward vs the float64 reference, fused vs unfused, at e
         const want = q.fwd.c.map((v, i) => v + q.bias[i % q.nout]);
         assertGemm(t, y.toArray(), want, q.fwd.s.map((v, i) => v + Math.abs(q.bias[i % q.nout])), q.nin, `${label} forward`);
         assertGemm(t, cg.linear(X, W).toArray(), q.fwd.c, q.fwd.s, q.nin, `${label} forward without bias`);
-        for (const act of ['relu', 'gelu'] as const) {
-          t.same(Array.from(cg.linear(X, W, B, { activation: act }).toArray()), Array.from(cg[act](y).toArray()), `${label} ${act} fused == unfused`);
+        for (const act of ['relu', 'gelu', 'gelu_exact'] as const) {
+          t.same(Array.from(cg.linear(X, W, B, { activation: act }).toArray()), Array.from(cg.activation(act, y).toArray()), `${label} ${act} fused == unfused`);
         }
         const g = linearBackward(f32(q.d, [...q.lead, q.nout]), X, W, true);
         t.same([g.dx.shape, g.dweight.shape, g.dbias!.shape], [[...q.lead, q.nin], [q.nout, q.nin], [q.nout]], `${label} grad shapes`);
@@ -479,7 +479,7 @@ t.test('bad input', async (t) => {
   });
   t.throws(() => cg.linear(cg.zeros([2, 3]), cg.zeros([4, 3]), null, { activation: 'swish' as 'relu' }), {
     name: 'TypeError',
-    message: "cudagrad.linear: unknown activation 'swish' (expected relu, gelu, tanh or sigmoid)",
+    message: "cudagrad.linear: unknown activation 'swish' (expected relu, gelu, gelu_exact, tanh or sigmoid)",
   });
   t.throws(() => cg.linear(cg.zeros([2, 3]), cg.zeros([4, 3]), null, { act: 'relu' } as never), {
     name: 'TypeError',

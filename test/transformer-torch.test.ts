@@ -1,7 +1,8 @@
 // PyTorch compatibility: test/fixtures/torch-transformer.safetensors holds a
 // tiny torch.nn.Transformer's weights under torch's names (made by
 // test/fixtures/make_torch_transformer.py, torch 1.13 CPU: post-norm and
-// norm_first variants), inputs, masks, and torch's float64 outputs and
+// norm_first variants with relu, and a post-norm one with activation='gelu',
+// torch's exact erf GELU), inputs, masks, and torch's float64 outputs and
 // gradients. Loaded with loadStateDict (strict: the names and layouts match
 // exactly), nn.Transformer gives the same outputs (causal + key padding, no
 // mask, a general float tgt_mask) and the same gradients.
@@ -20,8 +21,9 @@ const nn = cg.nn;
 
 t.test('torch.nn.Transformer weights load and give torch’s outputs and gradients', async (t) => {
   const all = cg.io.loadSafetensors(FIXTURE);
-  for (const v of ['post', 'pre']) {
-    await t.test(v === 'post' ? 'post-norm (norm_first=False)' : 'norm_first=True', async (t) => {
+  const variants = { post: 'post-norm (norm_first=False)', pre: 'norm_first=True', gelu: "activation 'gelu' (exact, as torch), post-norm" };
+  for (const [v, title] of Object.entries(variants)) {
+    await t.test(title, async (t) => {
       const get = (k: string) => {
         const x = all[`${v}.${k}`];
         if (!x) throw new Error(`fixture has no ${v}.${k}`);
@@ -32,7 +34,8 @@ t.test('torch.nn.Transformer weights load and give torch’s outputs and gradien
       for (const [k, x] of Object.entries(all)) if (k.startsWith(prefix)) sd[k.slice(prefix.length)] = x;
       const [B, S, E] = get('src').shape;
       const T = get('tgt').shape[1];
-      const m = new nn.Transformer({ dModel: E, nhead: 2, numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 16, dropout: 0.1, normFirst: v === 'pre' });
+      const activation = v === 'gelu' ? 'gelu' : 'relu';
+      const m = new nn.Transformer({ dModel: E, nhead: 2, numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 16, dropout: 0.1, normFirst: v === 'pre', activation });
       t.same(m.namedParameters().map(([n]) => n), Object.keys(sd), "the same parameter names in torch's order");
       const r = m.loadStateDict(sd); // strict
       t.same(r, { missingKeys: [], unexpectedKeys: [] }, 'strict load');
@@ -57,6 +60,17 @@ t.test('torch.nn.Transformer weights load and give torch’s outputs and gradien
         assertClose(t, m.forward(src, tgt).toArray(), get('out_nomask').toArray(), 1e-5, 1e-4, 'output without masks');
         assertClose(t, m.forward(src, tgt, { tgtMask: get('float_mask') }).toArray(), get('out_float').toArray(), 1e-5, 1e-4, 'output with a general float tgt_mask (unfused path)');
       });
+      if (v === 'gelu') {
+        // The fixture tells the two GELUs apart: the tanh approximation misses torch's output by far more than the tolerance.
+        const approx = new nn.Transformer({ dModel: E, nhead: 2, numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 16, activation: 'gelu_tanh' });
+        approx.loadStateDict(sd);
+        approx.eval();
+        const got = cg.noGrad(() => approx.forward(src, tgt).toArray());
+        const want = get('out_nomask').toArray();
+        const worst = Math.max(...Array.from(want, (w, i) => Math.abs(got[i] - w) / (1e-5 + 1e-4 * Math.abs(w))));
+        t.ok(worst > 3, `activation 'gelu_tanh' differs from torch's exact gelu (max error ${worst.toFixed(1)}x the tolerance)`);
+        approx.dispose();
+      }
       m.dispose();
     });
   }

@@ -154,6 +154,17 @@ t.test('stacks copy the given layer; dropout follows train/eval; function activa
   const gelu = new nn.TransformerEncoderLayer(E, H, { dimFeedforward: F, dropout: 0, activation: 'gelu' });
   gelu.loadStateDict(relu.stateDict());
   t.not(arr(gelu.forward(x)).join(), arr(relu.forward(x)).join(), "activation 'gelu' differs");
+  // As torch, 'gelu' is the exact (erf) GELU; 'gelu_tanh' the approximation.
+  const erfFn = new nn.TransformerEncoderLayer(E, H, { dimFeedforward: F, dropout: 0, activation: (h) => cg.gelu(h, { approximate: 'none' }) });
+  erfFn.loadStateDict(relu.stateDict());
+  t.same(arr(gelu.forward(x)), arr(erfFn.forward(x)), "activation 'gelu' = gelu(h, { approximate: 'none' })");
+  const tanhForm = new nn.TransformerEncoderLayer(E, H, { dimFeedforward: F, dropout: 0, activation: 'gelu_tanh' });
+  const tanhFn = new nn.TransformerEncoderLayer(E, H, { dimFeedforward: F, dropout: 0, activation: (h) => cg.gelu(h) });
+  tanhForm.loadStateDict(relu.stateDict());
+  tanhFn.loadStateDict(relu.stateDict());
+  t.same(arr(tanhForm.forward(x)), arr(tanhFn.forward(x)), "activation 'gelu_tanh' = gelu(h) (tanh approximation)");
+  t.not(arr(tanhForm.forward(x)).join(), arr(gelu.forward(x)).join(), "'gelu_tanh' differs from 'gelu'");
+  t.match(String(tanhForm), /activation=gelu_tanh/, 'the repr names the activation');
   t.throws(() => new nn.ModuleList([layer]).forward(), new TypeError('nn.ModuleList.forward: a ModuleList has no forward; call its modules'));
 });
 
@@ -166,7 +177,7 @@ t.test('Transformer: bad input gets a clear error', async (t) => {
   t.throws(() => new nn.TransformerDecoderLayer(8, 3), new RangeError('nn.TransformerDecoderLayer: dModel 8 must be divisible by nhead 3'));
   t.throws(() => new nn.Transformer({ dModel: 8, nhead: 2, batchFirst: false as never }), new RangeError('nn.Transformer: only batch-first inputs (B, T, dModel) are supported; batchFirst must be true or absent, got boolean false'));
   t.throws(() => new nn.Transformer({ dModel: 8, nhead: 2, numEncoderLayers: -1 }), new RangeError('nn.Transformer: numEncoderLayers must be an integer >= 0, got number -1'));
-  t.throws(() => new nn.Transformer({ dModel: 8, nhead: 2, activation: 'swish' as never }), new TypeError("nn.Transformer: activation must be 'relu', 'gelu', 'tanh', 'sigmoid' or a function, got the string 'swish'"));
+  t.throws(() => new nn.Transformer({ dModel: 8, nhead: 2, activation: 'swish' as never }), new TypeError("nn.Transformer: activation must be 'relu', 'gelu' (exact), 'gelu_tanh', 'tanh', 'sigmoid' or a function, got the string 'swish'"));
   t.throws(() => new nn.Transformer({ d_model: 8 } as never), /nn\.Transformer: unknown option 'd_model'/);
   t.throws(() => m.forward(src, cg.zeros([3, T, E])), new RangeError('nn.Transformer.forward: src and tgt must have the same batch size, got [2, 5, 8] and [3, 4, 8]'));
   t.throws(() => m.forward(src, cg.zeros([B, T, 6])), new RangeError('nn.Transformer.forward: tgt must have shape (B, T, dModel = 8) (batch first), got [2, 4, 6]'));

@@ -16,9 +16,12 @@ const SIZES = [[1], [7], [33], [257], [1000003], [3, 5, 7]];
 const ops = [
   ['relu', 1, (x) => cg.relu(x), 0, 0],
   ['gelu', 1, (x) => cg.gelu(x), 1e-6, 1e-5],
+  // exact GELU: the GPU's erfcf (4 ulp) vs the CPU's erfc fit (4e-7 absolute).
+  ['gelu_exact', 1, (x) => cg.gelu(x, { approximate: 'none' }), 1e-6, 1e-5],
   ['tanh', 1, (x) => cg.tanh(x), 1e-6, 1e-5],
   ['sigmoid', 1, (x) => cg.sigmoid(x), 1e-6, 1e-5],
   ['gelu_backward', 2, (d, x) => activationBackward('gelu', d, x), 1e-6, 1e-5],
+  ['gelu_exact_backward', 2, (d, x) => activationBackward('gelu_exact', d, x), 1e-6, 1e-5],
   ['tanh_backward', 2, (d, x) => activationBackward('tanh', d, x), 1e-6, 1e-5],
   ['rand', 0, (shape, seed) => cg.rand(shape, { seed, device: 'cuda' }), 0, 0],
   ['randn', 0, (shape, seed) => cg.randn(shape, { seed, device: 'cuda' }), 0, 2.4e-7],

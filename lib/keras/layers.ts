@@ -2,20 +2,23 @@
 // dropout({rate}), rescaling({scale, offset}). Each is an nn.Module built lazily once its input shape is
 // known (from inputShape or the first data). Dense keeps PyTorch's layout,
 // weight (units, in), with Keras's default init (glorot-uniform weight, zero
-// bias); its relu/gelu/tanh/sigmoid run fused in the GEMM epilogue, and a
+// bias); its relu/gelu/gelu_exact/tanh/sigmoid run fused in the GEMM epilogue
+// ('gelu' is the tanh approximation, unlike Keras's exact default), and a
 // softmax can be left to the loss (forwardLogits), which fuses it with
 // cross-entropy.
 import { rand, zeros } from '../creation';
 import { checkOptions, describe, rangeError, shapeStr, typeError } from '../errors';
 import { Module } from '../nn/module';
+import type { Activation } from '../ops/activation';
 import { dropout as dropoutOp } from '../ops/dropout';
 import { linear } from '../ops/matmul';
 import { softmax } from '../ops/softmax';
 import { Tensor } from '../tensor';
 
-export type ActivationName = 'relu' | 'gelu' | 'tanh' | 'sigmoid' | 'softmax' | 'linear';
+/** 'gelu' is the tanh approximation (as the ops); 'gelu_exact' the erf form. */
+export type ActivationName = 'relu' | 'gelu' | 'gelu_exact' | 'tanh' | 'sigmoid' | 'softmax' | 'linear';
 export type Initializer = 'glorot_uniform' | 'he_uniform' | 'torch';
-const ACTIVATIONS = ['relu', 'gelu', 'tanh', 'sigmoid', 'softmax', 'linear'];
+const ACTIVATIONS = ['relu', 'gelu', 'gelu_exact', 'tanh', 'sigmoid', 'softmax', 'linear'];
 const INITIALIZERS = ['glorot_uniform', 'he_uniform', 'torch'];
 
 export interface LayerConfig {
@@ -112,7 +115,7 @@ export class Dense extends Layer {
     return [...inputShape.slice(0, -1), fout];
   }
 
-  private affine(x: Tensor, act: 'relu' | 'gelu' | 'tanh' | 'sigmoid' | null): Tensor {
+  private affine(x: Tensor, act: Activation | null): Tensor {
     const w = this.param('weight');
     if (!w) throw rangeError(`keras.Dense(${this.name}).forward`, 'layer is not built (give the first layer an inputShape, or call fit/build first)');
     if (x.shape[x.ndim - 1] !== w.shape[1])

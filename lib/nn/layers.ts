@@ -6,7 +6,9 @@ import { ones, rand, randn, zeros } from '../creation';
 import type { Device } from '../device';
 import { parseDevice } from '../device';
 import { checkOptions, describe, rangeError, shapeStr, typeError } from '../errors';
-import { gelu, relu, sigmoid, tanh } from '../ops/activation';
+import { activation, relu, sigmoid, tanh } from '../ops/activation';
+import { geluKind } from '../ops/activation-names';
+import type { GeluOptions } from '../ops/activation-names';
 import { dropout } from '../ops/dropout';
 import { embedding } from '../ops/embedding';
 import { layerNorm } from '../ops/layernorm';
@@ -89,10 +91,26 @@ export class ReLU extends Module {
   }
 }
 
-/** GELU, tanh approximation (torch.nn.GELU(approximate='tanh'), as GPT-2). */
+/**
+ * GELU: the tanh approximation by default (torch.nn.GELU(approximate='tanh'),
+ * as GPT-2); `{ approximate: 'none' }` is the exact erf form (torch.nn.GELU()).
+ */
 export class GELU extends Module {
+  readonly approximate: 'tanh' | 'none';
+  private readonly kind: 'gelu' | 'gelu_exact';
+
+  constructor(opts: GeluOptions = {}) {
+    super();
+    this.kind = geluKind('nn.GELU', opts);
+    this.approximate = this.kind === 'gelu' ? 'tanh' : 'none';
+  }
+
   forward(x: Tensor): Tensor {
-    return gelu(input('nn.GELU.forward', x));
+    return activation(this.kind, input('nn.GELU.forward', x));
+  }
+
+  protected extraRepr(): string {
+    return `approximate='${this.approximate}'`;
   }
 }
 

@@ -21,14 +21,22 @@ import type { KeyPaddingMask } from './attention';
 import { LayerNorm, Linear } from './layers';
 import { Module } from './module';
 
-export type ActivationSpec = Activation | ((x: Tensor) => Tensor);
+/**
+ * Feed-forward activations by name. As torch.nn.Transformer, 'gelu' is the
+ * exact (erf) GELU; 'gelu_tanh' is the tanh approximation (GPT-2's).
+ */
+export type TransformerActivation = 'relu' | 'gelu' | 'gelu_tanh' | 'tanh' | 'sigmoid';
+export type ActivationSpec = TransformerActivation | ((x: Tensor) => Tensor);
+
+// The kernel (ops/activation) each name runs.
+const KERNEL: Record<TransformerActivation, Activation> = { relu: 'relu', gelu: 'gelu_exact', gelu_tanh: 'gelu', tanh: 'tanh', sigmoid: 'sigmoid' };
 
 export interface TransformerLayerOptions {
   /** Hidden size of the feed-forward block (default 2048). */
   dimFeedforward?: number;
   /** Dropout probability (default 0.1). */
   dropout?: number;
-  /** 'relu' (default), 'gelu' (tanh approximation), 'tanh', 'sigmoid', or a function. */
+  /** 'relu' (default), 'gelu' (exact erf, as PyTorch), 'gelu_tanh' (tanh approximation), 'tanh', 'sigmoid', or a function. */
   activation?: ActivationSpec;
   /** LayerNorm epsilon (default 1e-5). */
   layerNormEps?: number;
@@ -63,8 +71,8 @@ export function parseLayerOptions(fn: string, opts: unknown, extra: string[] = [
   const eps = o.layerNormEps ?? 1e-5;
   if (typeof eps !== 'number' || !(eps >= 0)) throw rangeError(fn, `layerNormEps must be a number >= 0, got ${describe(eps)}`);
   const act = o.activation ?? 'relu';
-  if (typeof act !== 'function' && !['relu', 'gelu', 'tanh', 'sigmoid'].includes(act as string))
-    throw typeError(fn, `activation must be 'relu', 'gelu', 'tanh', 'sigmoid' or a function, got ${describe(act)}`);
+  if (typeof act !== 'function' && !(typeof act === 'string' && Object.hasOwn(KERNEL, act)))
+    throw typeError(fn, `activation must be 'relu', 'gelu' (exact), 'gelu_tanh', 'tanh', 'sigmoid' or a function, got ${describe(act)}`);
   if (o.normFirst !== undefined && typeof o.normFirst !== 'boolean') throw typeError(fn, `normFirst must be a boolean, got ${describe(o.normFirst)}`);
   if (o.batchFirst !== undefined && o.batchFirst !== true) throw rangeError(fn, `only batch-first inputs (B, T, dModel) are supported; batchFirst must be true or absent, got ${describe(o.batchFirst)}`);
   return {
@@ -116,7 +124,7 @@ abstract class TransformerLayer extends Module {
 
   protected ff(x: Tensor): Tensor {
     const act = this.config.activation;
-    const h = typeof act === 'string' ? linear(x, this.linear1.weight, this.linear1.bias, { activation: act }) : act(this.linear1.forward(x));
+    const h = typeof act === 'string' ? linear(x, this.linear1.weight, this.linear1.bias, { activation: KERNEL[act] }) : act(this.linear1.forward(x));
     return maybeDropout(this, this.linear2.forward(maybeDropout(this, h, this.config.dropout)), this.config.dropout);
   }
 

@@ -1,10 +1,13 @@
-// Activations: relu, gelu (tanh approximation, as GPT-2), tanh, sigmoid.
+// Activations: relu, gelu (tanh approximation by default, as GPT-2; exact erf
+// form with approximate: 'none', as PyTorch's default), tanh, sigmoid.
 import { Tensor } from '../tensor';
 import { arg, ops, wrap } from './util';
 import { record } from '../autograd';
 import type { NativeHandle } from '../native';
+import { geluKind } from './activation-names';
+import type { Activation, GeluOptions } from './activation-names';
 
-export type Activation = 'relu' | 'gelu' | 'tanh' | 'sigmoid';
+export type { Activation, GeluOptions } from './activation-names';
 
 const nat = ops<{
   activation(kind: Activation, x: NativeHandle): NativeHandle;
@@ -18,7 +21,8 @@ export function activation(kind: Activation, x: Tensor): Tensor {
 }
 
 export const relu = (x: Tensor): Tensor => activation('relu', x);
-export const gelu = (x: Tensor): Tensor => activation('gelu', x);
+/** GELU: tanh approximation by default; `{ approximate: 'none' }` for the exact (erf) form. */
+export const gelu = (x: Tensor, opts?: GeluOptions): Tensor => activation(geluKind('cudagrad.gelu', opts), x);
 export const tanh = (x: Tensor): Tensor => activation('tanh', x);
 export const sigmoid = (x: Tensor): Tensor => activation('sigmoid', x);
 
@@ -31,7 +35,7 @@ export function activationBackward(kind: Activation, dout: Tensor, x: Tensor): T
 declare module '../tensor' {
   interface Tensor {
     relu(): Tensor;
-    gelu(): Tensor;
+    gelu(opts?: GeluOptions): Tensor;
     tanh(): Tensor;
     sigmoid(): Tensor;
   }
@@ -40,8 +44,8 @@ declare module '../tensor' {
 Tensor.prototype.relu = function (this: Tensor) {
   return relu(this);
 };
-Tensor.prototype.gelu = function (this: Tensor) {
-  return gelu(this);
+Tensor.prototype.gelu = function (this: Tensor, opts?: GeluOptions) {
+  return gelu(this, opts);
 };
 Tensor.prototype.tanh = function (this: Tensor) {
   return tanh(this);

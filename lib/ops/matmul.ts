@@ -11,6 +11,7 @@ import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { activation, activationBackward } from './activation';
 import type { Activation } from './activation';
+import { ACTIVATION_LIST, ACTIVATIONS } from './activation-names';
 import { sum } from './reduce';
 import { arg, int, num, ops, wrap } from './util';
 
@@ -65,7 +66,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Li
   const hw = arg(fn, weight, 'weight');
   const recording = isGradEnabled() && [x, weight, b].some((t) => t instanceof Tensor && t.requiresGrad);
   if (recording && act !== null && act !== 'relu') {
-    if (!['gelu', 'tanh', 'sigmoid'].includes(act)) throw typeError(fn, `unknown activation '${act}' (expected relu, gelu, tanh or sigmoid)`);
+    if (!ACTIVATIONS.includes(act as Activation)) throw typeError(fn, `unknown activation '${act}' (expected ${ACTIVATION_LIST})`);
     // The activation's backward needs the pre-activation: record it as its own op.
     return activation(act as Activation, linear(x, weight, b));
   }

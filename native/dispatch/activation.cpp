@@ -13,10 +13,23 @@ const char* act_name(Act act) {
   switch (act) {
     case Act::ReLU: return "relu";
     case Act::GELU: return "gelu";
+    case Act::GELUExact: return "gelu_exact";
     case Act::Tanh: return "tanh";
     default: return "sigmoid";
   }
 }
+
+bool act_from_name(const std::string& name, Act* act) {
+  for (Act a : {Act::ReLU, Act::GELU, Act::GELUExact, Act::Tanh, Act::Sigmoid}) {
+    if (name == act_name(a)) {
+      *act = a;
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* const kActNames = "relu, gelu, gelu_exact, tanh or sigmoid";
 
 TensorPtr activation_forward(Act act, const TensorImpl& inp) {
   std::string op = cat("cudagrad.", act_name(act));

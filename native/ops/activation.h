@@ -1,5 +1,7 @@
 // Activations, elementwise. ReLU, GELU (tanh approximation, as GPT-2), tanh,
-// sigmoid. No parameters.
+// sigmoid, and the exact GELU 0.5 x (1 + erf(x / sqrt 2)) (PyTorch's default,
+// computed through erfc so that negative x keeps its relative accuracy).
+// No parameters.
 //   forward:  out (n) = f(inp (n))
 //   backward: dinp (n) = dout (n) * f'(inp (n))   (activation gradient: =)
 // NaN inputs give NaN outputs (also for ReLU).
@@ -8,7 +10,8 @@
 #include <cstdint>
 
 namespace cg {
-enum class Act : int { ReLU = 0, GELU = 1, Tanh = 2, Sigmoid = 3 };
+// The values are fixed (GELU = the tanh form, GELUExact = the erf form).
+enum class Act : int { ReLU = 0, GELU = 1, Tanh = 2, Sigmoid = 3, GELUExact = 4 };
 }
 
 namespace cg::cpu {
