@@ -32,9 +32,10 @@ const bytes = (dir: string, f: string) => fs.readFileSync(path.join(dir, f));
 
 t.test('options: CPU and GPU defaults, errors', async (t) => {
   const cpu = parseTrainGPTArgs([], 'cpu') as Exclude<ReturnType<typeof parseTrainGPTArgs>, 'help'>;
-  t.match(cpu, { nLayer: 3, nHead: 4, nEmbd: 128, blockSize: 128, batchSize: 16, steps: 2000, lr: 4e-3, dropout: 0, out: 'out-gpt', resume: false, given: [] });
+  t.match(cpu, { nLayer: 3, nHead: 4, nEmbd: 128, blockSize: 128, batchSize: 16, steps: 2000, lr: 4e-3, dropout: 0, precision: 'highest', out: 'out-gpt', resume: false, given: [] });
   const gpu = parseTrainGPTArgs(['--steps=10'], 'cuda') as typeof cpu;
-  t.match(gpu, { nLayer: 6, nHead: 6, nEmbd: 384, blockSize: 256, batchSize: 64, dropout: 0.2, steps: 10, given: ['steps'] });
+  t.match(gpu, { nLayer: 6, nHead: 6, nEmbd: 384, blockSize: 256, batchSize: 64, dropout: 0.2, precision: 'medium', steps: 10, given: ['steps'] });
+  t.throws(() => parseTrainGPTArgs(['--precision', 'fp16'], 'cuda'), { message: '--precision needs highest, high or medium, got fp16' });
   t.match(parseTrainGPTArgs(['--device', 'cpu'], 'cuda'), { nEmbd: 128, device: 'cpu' }, '--device cpu picks the CPU size');
   t.equal(parseTrainGPTArgs(['--help'], 'cpu'), 'help');
   t.throws(() => parseTrainGPTArgs(['--steps', '0'], 'cpu'), { message: '--steps needs an integer >= 1, got 0' });

@@ -60,8 +60,12 @@ function cudagradRun() {
   const step = (s) =>
     cg.tidy(() => {
       const [x, y] = data[s % data.length];
-      const loss = cg.autocast(() => m.forward(x, y).loss);
-      loss.backward();
+      // The whole forward and backward in bf16 mixed precision (the backward's GEMMs too), as torch.autocast.
+      const loss = cg.autocast(() => {
+        const l = m.forward(x, y).loss;
+        l.backward();
+        return l;
+      });
       opt.step();
       opt.zeroGrad();
       return loss;

@@ -20,6 +20,9 @@ options:
   --block-size N          context length (cpu 128, cuda 256)
   --n-layer N --n-head N --n-embd N   model size (cpu 3, 4, 128; cuda 6, 6, 384)
   --dropout X             (cpu 0, cuda 0.2)
+  --precision P           CUDA matmul/attention precision: highest (float32), high (TF32)
+                          or medium (bf16 mixed precision, float32 weights; the cuda default);
+                          the CPU always computes in float32
   --lr X --min-lr X       peak and final learning rate (cpu 4e-3, 4e-4; cuda 1e-3, 1e-4)
   --warmup N              warmup steps (default 100)
   --weight-decay X        AdamW decay of the weight matrices (default 0.1)
@@ -47,6 +50,8 @@ export interface TrainGPTArgs {
   nHead: number;
   nEmbd: number;
   dropout: number;
+  /** CUDA matmul precision for the run (cg.setMatmulPrecision); the CPU ignores it. */
+  precision: 'highest' | 'high' | 'medium';
   lr: number;
   minLr: number;
   warmup: number;
@@ -67,8 +72,8 @@ export interface TrainGPTArgs {
   stopAfter?: number;
 }
 
-const CPU = { steps: 2000, batchSize: 16, blockSize: 128, nLayer: 3, nHead: 4, nEmbd: 128, dropout: 0, lr: 4e-3, minLr: 4e-4 };
-const CUDA = { steps: 5000, batchSize: 64, blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384, dropout: 0.2, lr: 1e-3, minLr: 1e-4 };
+const CPU = { steps: 2000, batchSize: 16, blockSize: 128, nLayer: 3, nHead: 4, nEmbd: 128, dropout: 0, lr: 4e-3, minLr: 4e-4, precision: 'highest' as const };
+const CUDA = { steps: 5000, batchSize: 64, blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384, dropout: 0.2, lr: 1e-3, minLr: 1e-4, precision: 'medium' as const };
 
 type Kind = 'int' | 'int0' | 'num' | 'str' | 'flag';
 const FLAGS: Record<string, [keyof TrainGPTArgs, Kind]> = {
@@ -83,6 +88,7 @@ const FLAGS: Record<string, [keyof TrainGPTArgs, Kind]> = {
   '--n-head': ['nHead', 'int'],
   '--n-embd': ['nEmbd', 'int'],
   '--dropout': ['dropout', 'num'],
+  '--precision': ['precision', 'str'],
   '--lr': ['lr', 'num'],
   '--min-lr': ['minLr', 'num'],
   '--warmup': ['warmup', 'int0'],
@@ -152,6 +158,7 @@ export function parseTrainGPTArgs(argv: string[], defaultDevice: Device): TrainG
   for (const [flag, [key, kind]] of Object.entries(FLAGS)) {
     if (given.has(key) && key !== 'device') (a as unknown as Record<string, unknown>)[key] = value(flag, key, kind, given.get(key)!);
   }
+  if (!['highest', 'high', 'medium'].includes(a.precision)) throw new Error(`--precision needs highest, high or medium, got ${a.precision}`);
   if (a.tokenizer !== 'char' && a.tokenizer !== 'gpt2') throw new Error(`--tokenizer needs char or gpt2, got ${a.tokenizer}`);
   if (a.verbose > 2) throw new Error(`--verbose needs 0, 1 or 2, got ${a.verbose}`);
   if (a.dropout >= 1) throw new Error(`--dropout needs a number in [0, 1), got ${a.dropout}`);
@@ -162,7 +169,7 @@ export function parseTrainGPTArgs(argv: string[], defaultDevice: Device): TrainG
 }
 
 /** The settings that define a run: a checkpoint made under other values cannot be resumed with these. */
-export const RUN_KEYS = ['data', 'tokenizer', 'initFrom', 'steps', 'batchSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'lr', 'minLr', 'warmup', 'weightDecay', 'beta2', 'gradClip', 'seed'] as const;
+export const RUN_KEYS = ['data', 'tokenizer', 'initFrom', 'steps', 'batchSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'precision', 'lr', 'minLr', 'warmup', 'weightDecay', 'beta2', 'gradClip', 'seed'] as const;
 
 /** Settings a resumed run takes from its checkpoint unless given again (they do not change the results). */
 export const RESUME_KEYS = ['evalInterval', 'evalWindows', 'logInterval', 'sampleTokens'] as const;

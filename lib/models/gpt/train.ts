@@ -21,7 +21,7 @@ import type { Module } from '../../nn/module';
 import { AdamW } from '../../optim/adam';
 import type { AdamOptions } from '../../optim/adam';
 import { CosineWithWarmup } from '../../optim/schedulers';
-import { getNumThreads, manualSeed } from '../../runtime';
+import { getMatmulPrecision, getNumThreads, manualSeed, setMatmulPrecision } from '../../runtime';
 import { tidy } from '../../scope';
 import { Tensor } from '../../tensor';
 import { parseTrainGPTArgs, RESUME_KEYS, RUN_KEYS } from './args';
@@ -101,13 +101,22 @@ function supportsGPT(device: Device): boolean {
 const flagOf = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
 export async function trainGPT(a: TrainGPTArgs, log: (s: string) => void = console.log): Promise<TrainGPTResult> {
+  const before = getMatmulPrecision();
+  try {
+    return await train(a, log);
+  } finally {
+    setMatmulPrecision(before);
+  }
+}
+
+async function train(a: TrainGPTArgs, log: (s: string) => void): Promise<TrainGPTResult> {
   if (a.device) setDefaultDevice(a.device);
   let device = defaultDevice();
   if (device !== 'cpu' && !a.device && !supportsGPT(device)) {
     // The default device is a GPU whose build lacks an op GPT needs (the fused attention): say so and use the CPU sizes.
     log(`note: ${device} cannot run GPT's ops in this build (${probeError}); training on the CPU with the CPU defaults (pass --device cpu to silence)`);
     const cpu = parseTrainGPTArgs(['--device', 'cpu'], 'cpu') as TrainGPTArgs;
-    for (const k of ['steps', 'batchSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'lr', 'minLr'] as const) if (!a.given.includes(k)) (a as unknown as Record<string, unknown>)[k] = cpu[k];
+    for (const k of ['steps', 'batchSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'precision', 'lr', 'minLr'] as const) if (!a.given.includes(k)) (a as unknown as Record<string, unknown>)[k] = cpu[k];
     device = 'cpu';
     setDefaultDevice('cpu');
   }
@@ -118,11 +127,13 @@ export async function trainGPT(a: TrainGPTArgs, log: (s: string) => void = conso
     extra = readExtra(ckpt);
     for (const k of RUN_KEYS) {
       const was = extra.run[k];
+      if (was === undefined) continue; // a setting newer than the checkpoint (precision): the current value
       if (a.given.includes(k) && was !== a[k]) throw new Error(`--resume: ${ckpt} was made with ${flagOf(k)} ${was}, not ${a[k]} (a checkpoint of another configuration)`);
       (a as unknown as Record<string, unknown>)[k] = was;
     }
     for (const k of RESUME_KEYS) if (!a.given.includes(k) && typeof extra.run[k] === 'number') a[k] = extra.run[k] as number;
   }
+  if (device !== 'cpu') setMatmulPrecision(a.precision); // the whole step: bf16 autocast by default on a GPU
   const run = Object.fromEntries([...RUN_KEYS, ...RESUME_KEYS].map((k) => [k, a[k]]));
   manualSeed(a.seed);
 
@@ -160,7 +171,7 @@ export async function trainGPT(a: TrainGPTArgs, log: (s: string) => void = conso
   }
   const c = model.config;
   const where = a.data ?? `tiny Shakespeare (${path.relative(process.cwd(), SHAKESPEARE) || SHAKESPEARE})`;
-  const threads = device === 'cpu' ? `, ${getNumThreads()} threads` : '';
+  const threads = device === 'cpu' ? `, ${getNumThreads()} threads` : `, matmul precision ${a.precision}`;
   if (a.verbose) {
     log(`${where}: ${data.train.length.toLocaleString('en')} train / ${data.val.length.toLocaleString('en')} val tokens (${tokenizer.toJSON().type}, vocab ${tokenizer.vocabSize})`);
     log(`GPT ${c.nLayer} layers x ${c.nHead} heads x ${c.nEmbd} (${(model.numParameters() / 1e6).toFixed(2)}M parameters), block ${T}, batch ${B}, ${a.steps} steps, lr ${a.lr} -> ${a.minLr}, on ${device}${threads}`);
