@@ -103,3 +103,39 @@ t.test('inputs on different devices', { skip }, async (t) => {
   const kc = cg.zeros([1, 1, 3, 4], { device: 'cuda' });
   t.throws(() => cg.attention(q, kc, kc, { mask: cg.ones([1, 3], { dtype: 'int32' }) }), /cudagrad\.attention: /);
 });
+
+// A GPU with less shared memory per block than the H200 (sm_86/89: 99 KiB, sm_75: 64 KiB): the
+// tiled kernels that do not fit must step aside for ones that do (down to the general kernels),
+// with the same results. The emulator plays such a part with CUDAGRAD_EMU_SMEM_OPTIN_KB, in a child
+// process (the limit is read once); on a real GPU this is the GPU's own limit and the test is moot.
+const emulated = available && /SIMT emulator/.test(cg.devices().find((d) => d.type === 'cuda')?.name ?? '');
+t.test('smaller shared memory (emulated sm_86 and sm_75 limits): the kernels that fit run, results match the CPU', { skip: emulated ? false : 'needs the SIMT emulator (it plays the smaller part)' }, async (t) => {
+  const script = `
+    const cg = require(${JSON.stringify(require('node:path').join(__dirname, '..', 'dist'))});
+    const { attentionForward, attentionBackward } = require(${JSON.stringify(require('node:path').join(__dirname, '..', 'dist', 'ops', 'attention'))});
+    const tols = { highest: [[1e-5, 1e-4], [3e-5, 3e-4]], high: [[5e-3, 5e-3], [1e-2, 1e-2]], medium: [[3e-2, 3e-2], [8e-2, 8e-2]] };
+    let worst = 0;
+    for (const D of [32, 64, 96, 128]) {
+      const [q, k, v, d] = [1, 2, 3, 4].map((s) => cg.randn([1, 2, 70, D], { seed: s, device: 'cpu' }));
+      const f = attentionForward(q, k, v, { causal: true });
+      const g = attentionBackward(d, q, k, v, f.out, f.lse, { causal: true });
+      const want = [f.out, f.lse, g.dq, g.dk, g.dv].map((x) => x.toArray());
+      for (const prec of ['highest', 'high', 'medium']) {
+        cg.setMatmulPrecision(prec);
+        const [qc, kc, vc, dc] = [q, k, v, d].map((x) => x.to('cuda'));
+        const fc = attentionForward(qc, kc, vc, { causal: true });
+        const gc = attentionBackward(dc, qc, kc, vc, fc.out, fc.lse, { causal: true });
+        [fc.out, fc.lse, gc.dq, gc.dk, gc.dv].map((x) => x.toArray()).forEach((got, n) => {
+          const [atol, rtol] = tols[prec][n < 2 ? 0 : 1];
+          for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[n][i]) / (atol + rtol * Math.abs(want[n][i])));
+        });
+      }
+    }
+    console.log(JSON.stringify({ worst, optin: cg.devices().find((x) => x.type === 'cuda') }));`;
+  for (const kb of [99, 64]) {
+    const r = require('node:child_process').spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, CUDAGRAD_EMU_SMEM_OPTIN_KB: String(kb) } });
+    t.equal(r.status, 0, `${kb} KiB: the child ran`, { stderr: r.stderr });
+    const res = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+    t.ok(res.worst <= 1, `${kb} KiB: every output of D = 32, 64, 96, 128 at every precision within tolerance (worst ${Number(res.worst).toFixed(3)} of it)`);
+  }
+});

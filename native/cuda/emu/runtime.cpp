@@ -25,6 +25,17 @@ std::mutex mem_mutex;
 std::unordered_map<void*, size_t> live;  // emulated device allocations
 size_t live_bytes = 0;
 int current_device = 0;
+// The most dynamic shared memory a kernel may opt in to: sm_90's 227 KiB, or
+// CUDAGRAD_EMU_SMEM_OPTIN_KB to play a smaller part (sm_86/89: 99, sm_80:
+// 163, sm_75: 64) and see which kernels would not launch there.
+size_t smem_optin_max() {
+  static const size_t v = [] {
+    const char* e = std::getenv("CUDAGRAD_EMU_SMEM_OPTIN_KB");
+    long kb = e && *e ? std::strtol(e, nullptr, 10) : 227;
+    return static_cast<size_t>(kb > 0 ? kb : 227) << 10;
+  }();
+  return v;
+}
 std::mutex attr_mutex;
 std::unordered_map<const void*, size_t> smem_optin;  // kernel -> MaxDynamicSharedMemorySize
 
@@ -71,7 +82,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
   std::strcpy(p->name, "cudagrad SIMT emulator (pretend sm_90)");
   p->totalGlobalMem = kTotalMemory;
   p->sharedMemPerBlock = 48 * 1024;
-  p->sharedMemPerBlockOptin = 227 * 1024;
+  p->sharedMemPerBlockOptin = smem_optin_max();
   p->regsPerBlock = 65536;
   p->warpSize = 32;
   p->maxThreadsPerBlock = 1024;
@@ -222,7 +233,7 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
 
 cudaError_t cg_emu_func_set_attribute(const void* fn, cudaFuncAttribute attr, int value) {
   if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize) {
-    if (value < 0 || value > 227 * 1024) return set_error(cudaErrorInvalidValue);
+    if (value < 0 || static_cast<size_t>(value) > smem_optin_max()) return set_error(cudaErrorInvalidValue);
     std::lock_guard<std::mutex> lock(attr_mutex);
     smem_optin[fn] = static_cast<size_t>(value);
   }
