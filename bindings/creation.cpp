@@ -66,9 +66,16 @@ Napi::Value Clone(const Napi::CallbackInfo& info) {
   return Handle::Wrap(info.Env(), dispatch::clone("cudagrad.clone", Handle::Impl(info[0], "cudagrad.clone")));
 }
 
+// sharesStorage(a, b): whether two tensors are views of one storage (reshape, detach).
+Napi::Value SharesStorage(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.sharesStorage";
+  return Napi::Boolean::New(info.Env(), Handle::Impl(info[0], op).storage() == Handle::Impl(info[1], op).storage());
+}
+
 }  // namespace
 
 CG_EXPORT("clone", Clone);
+CG_EXPORT("sharesStorage", SharesStorage);
 CG_EXPORT("fromData", FromData);
 CG_EXPORT("full", Full);
 CG_EXPORT("arange", Arange);

@@ -109,6 +109,15 @@ t.test('HF GPT-2 state dicts and folders round-trip bit for bit', async (t) => {
   Object.values(fx).forEach((x) => x.dispose());
 });
 
+t.test("loading the model's own state dict (views of its parameters) leaves it unchanged, in both formats", async (t) => {
+  cg.manualSeed(3);
+  const m = new GPT({ vocabSize: 11, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8 });
+  const before = m.parameters().map((p) => p.toArray());
+  m.loadStateDict(m.stateDict());
+  m.loadStateDict(m.stateDict({ format: 'hf-gpt2' }), { format: 'hf-gpt2' });
+  t.same(m.parameters().map((p) => p.toArray()), before, 'bit for bit');
+});
+
 t.test('KV-cache generation equals full recomputation token for token (past blockSize too)', async (t) => {
   cg.manualSeed(3);
   const m = new GPT({ vocabSize: 23, blockSize: 12, nLayer: 2, nHead: 2, nEmbd: 16 });

@@ -7,6 +7,7 @@
 import { zeros } from '../creation';
 import { noGrad } from '../autograd';
 import { rangeError, shapeStr, typeError } from '../errors';
+import { native } from '../native';
 import { sgdStep } from '../ops/optim';
 import { Tensor } from '../tensor';
 
@@ -16,7 +17,8 @@ export function copyInto(dst: Tensor, src: Tensor): void {
   if (!(dst instanceof Tensor) || !(src instanceof Tensor)) throw typeError(fn, 'dst and src must be Tensors');
   if (dst.dtype !== 'float32' || src.dtype !== 'float32') throw typeError(fn, `dst and src must be float32, got ${dst.describe()} and ${src.describe()}`);
   if (shapeStr(dst.shape) !== shapeStr(src.shape)) throw rangeError(fn, `dst has shape ${shapeStr(dst.shape)} but src has shape ${shapeStr(src.shape)}`);
-  if (dst.size === 0 || dst === src) return;
+  // A view of dst's own storage (as a state dict taken from this module holds) already has its values.
+  if (dst.size === 0 || dst === src || native.sharesStorage(dst.handle(fn), src.handle(fn))) return;
   noGrad(() => {
     const s = src.device === dst.device ? src : src.to(dst.device);
     const scratch = zeros(dst.shape, { device: dst.device });
