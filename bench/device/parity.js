@@ -51,6 +51,12 @@ const ops = [
       ['log', 1, (x) => cg.log(pos(x)), 1e-6, 1e-5],
       ['sqrt_backward', 2, (d, x) => unaryBackward('sqrt', d, pos(x)), 1e-6, 1e-5],
       ['clamp', 1, (x) => cg.clamp(x, { min: -1, max: 2 }), 0, 0],
+      // comparisons (native/cuda/compare.cu): flat, broadcast (column) and scalar paths; exact 1/0.
+      ['eq', 2, (x, y) => cg.eq(cg.clamp(x, { min: -1, max: 1 }), cg.clamp(y, { min: -1, max: 1 })), 0, 0],
+      ['eq_col', 2, (x, y) => cg.eq(x, col(y)), 0, 0],
+      ['lt', 2, (x, y) => cg.lt(x, y), 0, 0],
+      ['lt_bias', 2, (x, y) => cg.lt(x, row(y)), 0, 0],
+      ['lt_scalar', 1, (x) => cg.lt(x, 0.5), 0, 0],
       ['clamp_backward', 2, (d, x) => clampBackward(d, x, { min: -1, max: 2 }), 0, 0],
       ['sum_all', 1, (x) => cg.sum(x), 1e-2, 1e-5],
       ['sum_last', 1, (x) => cg.sum(x, -1), 1e-2, 1e-5],

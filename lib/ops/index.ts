@@ -3,6 +3,7 @@ export * from './activation';
 export * from './matmul';
 export * from './attention';
 export * from './elementwise';
+export * from './compare';
 export * from './reduce';
 export * from './shape';
 export * from './softmax';

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "../runtime/thread_pool.h"
+#include "bcast_walk.h"
 #include "simd/simd.h"
 #define CG_ISA_BODY "../elementwise.inc"
 #include "simd/foreach_isa.h"
@@ -15,49 +16,13 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 14;
 
-int64_t bcast_numel(const Bcast& bc) {
-  int64_t n = 1;
-  for (int d = 0; d < bc.ndim; ++d) n *= bc.shape[d];
-  return n;
-}
-
-// Calls row(pos, a_off, b_off, len) for the output rows (pieces of the
-// innermost dim) covering flat output positions [lo, hi), in order.
-template <class Row>
-void walk(const Bcast& bc, int64_t lo, int64_t hi, Row row) {
-  const int nd = bc.ndim;
-  const int64_t inner = bc.shape[nd - 1], sa = bc.astride[nd - 1], sb = bc.bstride[nd - 1];
-  int64_t idx[kMaxBcastDims] = {};
-  int64_t rest = lo / inner, j = lo % inner, abase = 0, bbase = 0;
-  for (int d = nd - 2; d >= 0; --d) {
-    idx[d] = rest % bc.shape[d];
-    rest /= bc.shape[d];
-    abase += idx[d] * bc.astride[d];
-    bbase += idx[d] * bc.bstride[d];
-  }
-  for (int64_t pos = lo; pos < hi;) {
-    int64_t len = std::min(inner - j, hi - pos);
-    row(pos, abase + j * sa, bbase + j * sb, len);
-    pos += len;
-    j = 0;
-    for (int d = nd - 2; d >= 0; --d) {  // next row: odometer over the outer dims
-      abase += bc.astride[d];
-      bbase += bc.bstride[d];
-      if (++idx[d] < bc.shape[d]) break;
-      abase -= bc.astride[d] * bc.shape[d];
-      bbase -= bc.bstride[d] * bc.shape[d];
-      idx[d] = 0;
-    }
-  }
-}
-
 }  // namespace
 
 void binary_forward(float* out, const float* a, const float* b, const Bcast& bc, Binary op) {
   auto fn = CG_SIMD_PICK(ew::binary_row);
   const int64_t sa = bc.astride[bc.ndim - 1], sb = bc.bstride[bc.ndim - 1];
   parallel_for(bcast_numel(bc), kGrain, [&](int64_t lo, int64_t hi) {
-    walk(bc, lo, hi, [&](int64_t pos, int64_t ao, int64_t bo, int64_t len) { fn(out + pos, a + ao, sa, b + bo, sb, len, op); });
+    bcast_walk(bc, lo, hi, [&](int64_t pos, int64_t ao, int64_t bo, int64_t len) { fn(out + pos, a + ao, sa, b + bo, sb, len, op); });
   });
 }
 
@@ -70,7 +35,7 @@ void binary_backward(float* dinp, const float* dout, const float* a, const float
   auto fn = CG_SIMD_PICK(ew::binary_grad_row);
   const int64_t sa = bc.astride[bc.ndim - 1], sb = bc.bstride[bc.ndim - 1];
   parallel_for(bcast_numel(bc), kGrain, [&](int64_t lo, int64_t hi) {
-    walk(bc, lo, hi, [&](int64_t pos, int64_t ao, int64_t bo, int64_t len) {
+    bcast_walk(bc, lo, hi, [&](int64_t pos, int64_t ao, int64_t bo, int64_t len) {
       fn(dinp + pos, dout + pos, a + ao, sa, b + bo, sb, len, op, which);
     });
   });

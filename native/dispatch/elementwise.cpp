@@ -35,45 +35,6 @@ void bcast_strides(const Shape& s, size_t nd, int64_t* st) {
   }
 }
 
-// Output dims of size 1 dropped, neighbours merged when both operands allow.
-Bcast make_bcast(const char* op, const Shape& out, const Shape& a, const Shape& b) {
-  const size_t nd = out.size();
-  std::vector<int64_t> as(nd), bs(nd);
-  bcast_strides(a, nd, as.data());
-  bcast_strides(b, nd, bs.data());
-  Bcast bc;
-  int64_t sh[kMaxBcastDims], sa[kMaxBcastDims], sb[kMaxBcastDims];
-  int m = 0;
-  for (size_t d = 0; d < nd; ++d) {
-    if (out[d] == 1) continue;
-    if (m > 0 && sa[m - 1] == as[d] * out[d] && sb[m - 1] == bs[d] * out[d]) {
-      sh[m - 1] *= out[d];
-      sa[m - 1] = as[d];
-      sb[m - 1] = bs[d];
-      continue;
-    }
-    if (m == kMaxBcastDims)
-      throw_range_error(op, ": broadcasting shapes ", shape_str(a), " and ", shape_str(b), " needs more than ", kMaxBcastDims,
-                        " dimensions after merging");
-    sh[m] = out[d];
-    sa[m] = as[d];
-    sb[m] = bs[d];
-    ++m;
-  }
-  if (m == 0) {  // one element
-    sh[0] = 1;
-    sa[0] = sb[0] = 0;
-    m = 1;
-  }
-  bc.ndim = m;
-  for (int d = 0; d < m; ++d) {
-    bc.shape[d] = sh[d];
-    bc.astride[d] = sa[d];
-    bc.bstride[d] = sb[d];
-  }
-  return bc;
-}
-
 float scalar_arg(const char* op, double s) {
   check_value(op, s, DType::Float32, "scalar");
   return static_cast<float>(s);
@@ -111,6 +72,45 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
     out[nd - 1 - i] = x == 1 ? y : x;
   }
   return out;
+}
+
+// Output dims of size 1 dropped, neighbours merged when both operands allow.
+Bcast make_bcast(const char* op, const Shape& out, const Shape& a, const Shape& b) {
+  const size_t nd = out.size();
+  std::vector<int64_t> as(nd), bs(nd);
+  bcast_strides(a, nd, as.data());
+  bcast_strides(b, nd, bs.data());
+  Bcast bc;
+  int64_t sh[kMaxBcastDims], sa[kMaxBcastDims], sb[kMaxBcastDims];
+  int m = 0;
+  for (size_t d = 0; d < nd; ++d) {
+    if (out[d] == 1) continue;
+    if (m > 0 && sa[m - 1] == as[d] * out[d] && sb[m - 1] == bs[d] * out[d]) {
+      sh[m - 1] *= out[d];
+      sa[m - 1] = as[d];
+      sb[m - 1] = bs[d];
+      continue;
+    }
+    if (m == kMaxBcastDims)
+      throw_range_error(op, ": broadcasting shapes ", shape_str(a), " and ", shape_str(b), " needs more than ", kMaxBcastDims,
+                        " dimensions after merging");
+    sh[m] = out[d];
+    sa[m] = as[d];
+    sb[m] = bs[d];
+    ++m;
+  }
+  if (m == 0) {  // one element
+    sh[0] = 1;
+    sa[0] = sb[0] = 0;
+    m = 1;
+  }
+  bc.ndim = m;
+  for (int d = 0; d < m; ++d) {
+    bc.shape[d] = sh[d];
+    bc.astride[d] = sa[d];
+    bc.bstride[d] = sb[d];
+  }
+  return bc;
 }
 
 TensorPtr binary_forward(Binary op, const TensorImpl& a, const TensorImpl& b) {

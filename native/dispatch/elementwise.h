@@ -16,6 +16,9 @@ const char* unary_name(Unary op);    // "neg", "exp", "log", "sqrt"
 
 // The broadcast shape of a and b; RangeError naming both shapes if there is none.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+// The kernels' stride plan for a and b broadcast to `out` (= broadcast_shapes(a, b)):
+// size-1 dims dropped, neighbours merged; RangeError beyond kMaxBcastDims merged dims.
+Bcast make_bcast(const char* op, const Shape& out, const Shape& a, const Shape& b);
 
 TensorPtr binary_forward(Binary op, const TensorImpl& a, const TensorImpl& b);
 TensorPtr binary_scalar_forward(Binary op, const TensorImpl& a, double s);
