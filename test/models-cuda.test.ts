@@ -102,6 +102,28 @@ t.test('GPT and Seq2Seq training steps on cuda never wait for the GPU until a va
   }
 });
 
+t.test('Keras-style fit on cuda reads values once per epoch, not per batch (no callbacks, verbose 0)', { skip }, async (t) => {
+  const before = cg.defaultDevice();
+  cg.setDefaultDevice('cuda');
+  t.teardown(() => cg.setDefaultDevice(before));
+  cg.manualSeed(10);
+  const k = cg.keras;
+  const m = k.sequential([k.dense({ units: 16, activation: 'relu', inputShape: [20] }), k.dense({ units: 3, activation: 'softmax' })]);
+  m.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  const x = cg.randn([320, 20], { seed: 11, device: 'cuda' });
+  const y = cg.tensor(Int32Array.from({ length: 320 }, (_, i) => i % 3), { device: 'cuda' });
+  await m.fit(x, y, { epochs: 1, batchSize: 32, verbose: 0 }); // warm-up (optimizer state)
+  const s0 = cg.cuda.hostSyncs();
+  const h = await m.fit(x, y, { epochs: 2, batchSize: 32, verbose: 0 }); // 2 x 10 batches
+  const syncs = cg.cuda.hostSyncs() - s0;
+  t.ok(syncs <= 2 + 2 * 2, `${syncs} host syncs for 20 batches: the labels once, then per epoch the shuffle and the logs (not per batch)`);
+  t.ok(h.history.loss.every(Number.isFinite) && h.history.accuracy.every((a) => a >= 0 && a <= 1), 'history is read at the epoch ends');
+  const c0 = cg.cuda.hostSyncs();
+  let batches = 0;
+  await m.fit(x, y, { epochs: 1, batchSize: 32, verbose: 0, callbacks: { onBatchEnd: () => void batches++ } });
+  t.ok(cg.cuda.hostSyncs() - c0 >= batches, 'with an onBatchEnd callback the logs are read every batch (the user reads them)');
+});
+
 t.test('GPT: greedy KV-cache generation on cuda picks the cpu tokens', { skip }, async (t) => {
   const gen = (device: cg.Device) => {
     cg.manualSeed(6);

@@ -49,11 +49,12 @@ export class Progress {
     if (this.#bar) this.#out.write(`${this.#epoch}\n`);
   }
 
-  /** After `step` of the epoch's steps (1-based) with the running logs. */
-  batchEnd(step: number, logs: Logs): void {
+  /** After `step` of the epoch's steps (1-based) with the running logs (or a function giving them, called only to redraw). */
+  batchEnd(step: number, logs: Logs | (() => Logs)): void {
     if (!this.#bar) return;
     const now = performance.now();
     if (step < this.#steps && now - this.#last < 50) return;
+    if (typeof logs === 'function') logs = logs();
     this.#last = now;
     const elapsed = (now - this.#start) / 1000;
     const eta = step > 0 ? (elapsed / step) * (this.#steps - step) : 0;

@@ -10,7 +10,10 @@ import type { NestedArray } from '../creation';
 import { checkOptions, describe, rangeError, shapeStr, typeError } from '../errors';
 import { embedding } from '../ops/embedding';
 import { crossEntropy } from '../ops/loss';
-import { argmax } from '../ops/reduce';
+import { argmax, sum } from '../ops/reduce';
+import { eq } from '../ops/compare';
+import { add, mul } from '../ops/elementwise';
+import { keep } from '../scope';
 import { concat } from '../ops/shape';
 import { tidy } from '../scope';
 import { Tensor } from '../tensor';
@@ -125,8 +128,9 @@ function rows(x: Tensor, idx: Tensor): Tensor {
   return x.ndim === 2 ? b : b.reshape([idx.size, ...x.shape.slice(1)]);
 }
 
-// Loss (mean over the batch) and the number of correct predictions.
-function batchLoss(model: Sequential, d: Data, idx: Int32Array, accuracy: boolean): { loss: Tensor; correct: number } {
+// Loss (mean over the batch) and the number of correct predictions (a float32 scalar on the
+// data's device, null without the accuracy metric): nothing is read back here.
+function batchLoss(model: Sequential, d: Data, idx: Int32Array, accuracy: boolean): { loss: Tensor; correct: Tensor | null } {
   const device = d.x.device;
   const it = tensor(idx, { device });
   const xb = rows(d.x, it);
@@ -134,15 +138,11 @@ function batchLoss(model: Sequential, d: Data, idx: Int32Array, accuracy: boolea
     const yb = tensor(Int32Array.from(idx, (i) => d.labels![i]), { device });
     const logits = model.logits(xb);
     const loss = crossEntropy(logits, yb);
-    let correct = 0;
-    if (accuracy) {
-      const pred = noGrad(() => argmax(logits, 1)).toArray();
-      for (let i = 0; i < idx.length; i++) if (pred[i] === d.labels[idx[i]]) correct++;
-    }
+    const correct = accuracy ? noGrad(() => sum(eq(argmax(logits, 1), yb))) : null;
     return { loss, correct };
   }
   const diff = model.forward(xb).sub(rows(d.y, it));
-  return { loss: diff.mul(diff).mean(), correct: 0 };
+  return { loss: diff.mul(diff).mean(), correct: null };
 }
 
 // A permutation of [0, n) from the Philox generator (Fisher-Yates over cg.rand uniforms).
@@ -159,29 +159,62 @@ function permutation(n: number): Int32Array {
   return p;
 }
 
+// Running sums of a pass over the data, kept on the data's device: [loss * samples, correct
+// predictions]. Adding a batch launches a few tiny kernels and reads nothing back; logs() is one
+// read (one host sync on a GPU), done only where a value is needed: the progress bar's redraw
+// (at most every 50 ms), onBatchEnd callbacks, the end of the pass.
+class Running {
+  #sums: Tensor | null = null;
+  seen = 0;
+  constructor(readonly accuracy: boolean) {}
+
+  add(loss: Tensor, correct: Tensor | null, n: number): void {
+    const next = noGrad(() =>
+      tidy(() => {
+        const parts = [mul(loss, n).reshape(1)];
+        if (correct) parts.push(correct.reshape(1));
+        const row = parts.length > 1 ? concat(parts, 0) : parts[0];
+        return this.#sums ? add(this.#sums, row) : row;
+      }),
+    );
+    this.#sums?.dispose();
+    this.#sums = keep(next);
+    this.seen += n;
+  }
+
+  logs(): Logs {
+    const v = this.#sums ? this.#sums.toArray() : [NaN, NaN];
+    const logs: Logs = { loss: this.seen ? v[0] / this.seen : NaN };
+    if (this.accuracy) logs.accuracy = this.seen ? v[1] / this.seen : NaN;
+    return logs;
+  }
+
+  dispose(): void {
+    this.#sums?.dispose();
+    this.#sums = null;
+  }
+}
+
 function evaluateData(model: Sequential, d: Data, batchSize: number): Logs {
   const n = d.x.shape[0];
   const wasTraining = model.training;
   model.eval();
-  let loss = 0;
-  let correct = 0;
+  const running = new Running(model.metrics.length > 0);
   try {
     noGrad(() => {
       for (let s = 0; s < n; s += batchSize) {
         const idx = Int32Array.from({ length: Math.min(batchSize, n - s) }, (_, i) => s + i);
         tidy(() => {
-          const r = batchLoss(model, d, idx, model.metrics.length > 0);
-          loss += r.loss.item() * idx.length;
-          correct += r.correct;
+          const r = batchLoss(model, d, idx, running.accuracy);
+          running.add(r.loss, r.correct, idx.length);
         });
       }
     });
+    return running.logs();
   } finally {
+    running.dispose();
     model.train(wasTraining);
   }
-  const logs: Logs = { loss: n ? loss / n : NaN };
-  if (model.metrics.length) logs.accuracy = n ? correct / n : NaN;
-  return logs;
 }
 
 function compiled(fn: string, model: Sequential): void {
@@ -284,6 +317,7 @@ export async function fitModel(model: Sequential, x: XData, y: YData, opts: FitO
     const history: History = { epoch: [], history: {}, params: { epochs, steps, samples: n, batchSize: bs } };
     const progress = new Progress(verbose, o.stream ?? process.stdout);
     const accuracy = model.metrics.length > 0;
+    const perBatch = cbs.some((c) => typeof c.onBatchEnd === 'function');
     const opt = model.optimizer!;
     model.stopTraining = false;
     cbs.forEach((c) => c.setModel?.(model));
@@ -293,28 +327,29 @@ export async function fitModel(model: Sequential, x: XData, y: YData, opts: FitO
       model.train();
       const order = o.shuffle === false ? Int32Array.from({ length: n }, (_, i) => i) : permutation(n);
       progress.epochBegin(epoch, epochs, steps);
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      for (let b = 0; b < steps; b++) {
-        const idx = order.subarray(b * bs, Math.min(n, (b + 1) * bs));
-        const r = tidy(() => {
-          opt.zeroGrad();
-          const { loss, correct } = batchLoss(model, train, idx, accuracy);
-          loss.backward();
-          opt.step();
-          return { loss: loss.item(), correct };
-        });
-        lossSum += r.loss * idx.length;
-        correct += r.correct;
-        seen += idx.length;
-        const logs: Logs = { loss: lossSum / seen };
-        if (accuracy) logs.accuracy = correct / seen;
-        progress.batchEnd(b + 1, logs);
-        if (cbs.length) await call(cbs, (c) => c.onBatchEnd?.(b, { ...logs, batchLoss: r.loss, size: idx.length }));
+      const running = new Running(accuracy);
+      let logs: Logs;
+      try {
+        for (let b = 0; b < steps; b++) {
+          const idx = order.subarray(b * bs, Math.min(n, (b + 1) * bs));
+          const batch = tidy(() => {
+            opt.zeroGrad();
+            const { loss, correct } = batchLoss(model, train, idx, accuracy);
+            loss.backward();
+            opt.step();
+            running.add(loss, correct, idx.length);
+            return perBatch ? loss.item() : NaN; // read only for onBatchEnd callbacks
+          });
+          progress.batchEnd(b + 1, () => running.logs());
+          if (perBatch) {
+            const l = running.logs();
+            await call(cbs, (c) => c.onBatchEnd?.(b, { ...l, batchLoss: batch, size: idx.length }));
+          }
+        }
+        logs = running.logs();
+      } finally {
+        running.dispose();
       }
-      const logs: Logs = { loss: lossSum / seen };
-      if (accuracy) logs.accuracy = correct / seen;
       if (val) for (const [k, v] of Object.entries(evaluateData(model, val, bs))) logs[`val_${k}`] = v;
       progress.epochEnd(logs);
       history.epoch.push(epoch);
