@@ -111,10 +111,32 @@ t.test('CLI: generate streams deterministic greedy text equal to the API; finetu
   const more = path.join(tmp, 'more.txt');
   const vocab = new Set(fs.readFileSync(text, 'utf8'));
   fs.writeFileSync(more, Array.from(fs.readFileSync(SHAKESPEARE, 'utf8').slice(500000, 520000)).filter((ch) => vocab.has(ch)).join(''));
-  const ft = await trainGPT(args('--init-from', dir, '--data', more, '--steps', '20', '--eval-interval', '10', '--out', path.join(tmp, 'ft')), quiet);
+  // --init-from takes the size and tokenizer from the folder: no size flags.
+  const ftArgs = (...more: string[]) => parseTrainGPTArgs(['--device', 'cpu', '--batch-size', '8', '--lr', '3e-3', '--warmup', '5', '--verbose', '0', '--sample-tokens', '0', ...more], 'cpu') as Exclude<ReturnType<typeof parseTrainGPTArgs>, 'help'>;
+  await t.rejects(trainGPT(args('--init-from', dir, '--data', more, '--steps', '2', '--out', path.join(tmp, 'sized')), quiet), {
+    message: `--init-from takes the model's size and tokenizer from ${dir}; drop --n-layer, --n-head, --n-embd`,
+  });
+  const ft = await trainGPT(ftArgs('--init-from', dir, '--data', more, '--steps', '20', '--eval-interval', '10', '--out', path.join(tmp, 'ft')), quiet);
   t.ok(ft.losses[0] < 3.3, `starts from the pre-trained weights (first loss ${ft.losses[0].toFixed(3)})`);
   const bad = path.join(tmp, 'bad.txt');
   fs.writeFileSync(bad, 'naïve text with characters outside the vocabulary ~~~ '.repeat(50));
-  await t.rejects(trainGPT(args('--init-from', dir, '--data', bad, '--steps', '2', '--out', path.join(tmp, 'bad')), quiet), /character "ï" .* is not in the tokenizer's/);
+  await t.rejects(trainGPT(ftArgs('--init-from', dir, '--data', bad, '--steps', '2', '--out', path.join(tmp, 'bad')), quiet), /character "ï" .* is not in the tokenizer's/);
+  // savePretrained refuses a tokenizer that does not fit the vocabulary.
+  t.throws(() => model.savePretrained(path.join(tmp, 'mismatch'), cg.models.CharTokenizer.fromText('abc')), {
+    message: `models.GPT.savePretrained: the tokenizer has 3 tokens but the model's vocabulary is ${model.config.vocabSize}`,
+  });
+  // A folder whose checkpoint is newer than its model folder files (a later run stopped early) loads the checkpoint.
+  const both = path.join(tmp, 'both');
+  fs.cpSync(dir, both, { recursive: true });
+  fs.cpSync(path.join(tmp, 'c', 'checkpoint.safetensors'), path.join(both, 'checkpoint.safetensors')); // run c: another seed
+  const later = new Date(Date.now() + 5000);
+  fs.utimesSync(path.join(both, 'checkpoint.safetensors'), later, later);
+  const weights = (m: cg.models.GPT) => m.parameters().map((p) => Array.from(p.toArray()));
+  const fromBoth = loadGPT(both).model;
+  const runC = loadGPT(path.join(tmp, 'c', 'checkpoint.safetensors')).model;
+  t.same(weights(fromBoth), weights(runC), 'the newer checkpoint is loaded');
+  t.notSame(weights(fromBoth), weights(model), 'not the older model folder');
+  fromBoth.dispose();
+  runC.dispose();
   model.dispose();
 });

@@ -179,6 +179,13 @@ export function fromPretrained(p: string, opts: PretrainedOptions = {}): { model
 
 /** Writes `dir`/config.json and `dir`/model.safetensors (HF GPT-2 names and layout), atomically. */
 export function savePretrained(model: GPT, dir: string, tokenizer?: Tokenizer | TokenizerJSON | null): void {
+  if (tokenizer) {
+    // A character tokenizer must cover the vocabulary exactly; GPT-2's BPE may sit in a padded one (50304).
+    const tok = 'encode' in tokenizer ? tokenizer : tokenizerFromJSON(tokenizer);
+    const V = model.config.vocabSize;
+    const fits = tok instanceof GPT2Tokenizer ? tok.vocabSize <= V : tok.vocabSize === V;
+    if (!fits) throw rangeError('models.GPT.savePretrained', `the tokenizer has ${tok.vocabSize} tokens but the model's vocabulary is ${V}`);
+  }
   fs.mkdirSync(dir, { recursive: true });
   const dict = toHF(model);
   try {

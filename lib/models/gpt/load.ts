@@ -14,12 +14,16 @@ import type { Tokenizer } from './tokenizer';
  * A trained GPT and its tokenizer from a model folder (config.json +
  * model.safetensors, as train gpt and savePretrained write them, or a Hugging
  * Face GPT-2 folder), or from a training checkpoint (a checkpoint.safetensors
- * file or a folder holding only one).
+ * file or a folder holding only one; in a folder with both, whichever was
+ * written last).
  */
 export function loadGPT(p: string, device?: Device): { model: GPT; tokenizer: Tokenizer } {
   if (!fs.existsSync(p)) throw new Error(`${p} does not exist`);
   const isDir = fs.statSync(p).isDirectory();
-  if (!isDir || !fs.existsSync(path.join(p, 'config.json'))) {
+  // A folder with a model and a newer checkpoint (a later run in it, stopped early): the checkpoint.
+  const mtime = (f: string) => (fs.existsSync(path.join(p, f)) ? fs.statSync(path.join(p, f)).mtimeMs : -Infinity);
+  const newerCheckpoint = isDir && mtime('checkpoint.safetensors') > Math.max(mtime('model.safetensors'), mtime('config.json'));
+  if (!isDir || !fs.existsSync(path.join(p, 'config.json')) || newerCheckpoint) {
     const file = isDir ? path.join(p, 'checkpoint.safetensors') : p;
     if (!fs.existsSync(file)) throw new Error(`${p} holds neither config.json + model.safetensors nor checkpoint.safetensors`);
     const { tensors, metadata } = readSafetensors(file, { device: 'cpu' });

@@ -54,6 +54,7 @@ export class Progress {
   val(step: number, loss: number): void {
     this.#val = ` | val ${loss.toFixed(4)} @ ${step}`;
     if (this.#tty) this.out.write(`\r${this.#line}${this.#val}\x1b[K`);
+    else if (this.verbose === 2) this.out.write(`step ${step}: val ${loss.toFixed(4)}\n`); // its readout line is already out
     else if (this.verbose) this.out.write(this.#render(step) + '\n');
   }
 

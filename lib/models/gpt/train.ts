@@ -141,6 +141,8 @@ async function train(a: TrainGPTArgs, log: (s: string) => void): Promise<TrainGP
   let model: GPT;
   let tokenizer: Tokenizer | null = null;
   if (a.initFrom) {
+    const sized = (['nLayer', 'nHead', 'nEmbd', 'tokenizer'] as const).filter((k) => a.given.includes(k));
+    if (sized.length) throw new Error(`--init-from takes the model's size and tokenizer from ${a.initFrom}; drop ${sized.map(flagOf).join(', ')}`);
     model = GPT.fromPretrained(a.initFrom, { device, dropout: a.dropout });
     tokenizer = (model as GPT & { tokenizer: Tokenizer | null }).tokenizer ?? (model.config.vocabSize === 50257 ? new GPT2Tokenizer() : null);
     if (!tokenizer) throw new Error(`--init-from: ${a.initFrom}/config.json names no tokenizer`);
@@ -183,6 +185,7 @@ async function train(a: TrainGPTArgs, log: (s: string) => void): Promise<TrainGP
   const progress = new Progress(a.verbose, a.steps, start);
   const pending: Tensor[] = [];
   const t0 = performance.now();
+  let evalMs = 0;
   for (let step = start; step < a.steps; step++) {
     const offs = batchOffsets(a.seed, step, B, data.train.length, T);
     const loss = tidy(() => {
@@ -202,12 +205,14 @@ async function train(a: TrainGPTArgs, log: (s: string) => void): Promise<TrainGP
         losses.push(l.item());
         l.dispose();
       }
-      progress.update(done, losses[losses.length - 1], ((done - start) * B * T) / ((performance.now() - t0) / 1000));
+      progress.update(done, losses[losses.length - 1], ((done - start) * B * T) / ((performance.now() - t0 - evalMs) / 1000));
     }
     if (evalNow) {
+      const e0 = performance.now();
       evals.push({ step: done, valLoss: evalLoss(model, data.val, T, B, a.evalWindows).loss });
       progress.val(done, evals[evals.length - 1].valLoss);
       save(done);
+      evalMs += performance.now() - e0; // tokens/s counts training time only
       if (a.stopAfter !== undefined && done >= a.stopAfter) {
         progress.end();
         opt.dispose();
@@ -216,7 +221,7 @@ async function train(a: TrainGPTArgs, log: (s: string) => void): Promise<TrainGP
       }
     }
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - t0 - evalMs) / 1000; // training steps only
   const tokensPerSecond = ((a.steps - start) * B * T) / Math.max(seconds, 1e-9);
   progress.end();
 
