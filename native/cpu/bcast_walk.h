@@ -9,12 +9,6 @@
 
 namespace cg::cpu {
 
-inline int64_t bcast_numel(const Bcast& bc) {
-  int64_t n = 1;
-  for (int d = 0; d < bc.ndim; ++d) n *= bc.shape[d];
-  return n;
-}
-
 // Calls row(pos, a_off, b_off, len) for the output rows (pieces of the
 // innermost dim) covering flat output positions [lo, hi), in order.
 template <class Row>

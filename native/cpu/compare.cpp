@@ -13,29 +13,19 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 14;
 
-template <Cmp OP, class X, class Y>
-inline bool cmp(X x, Y y) {
-  if constexpr (OP == Cmp::Eq) return x == y;
-  else if constexpr (OP == Cmp::Ne) return x != y;
-  else if constexpr (OP == Cmp::Lt) return x < y;
-  else if constexpr (OP == Cmp::Le) return x <= y;
-  else if constexpr (OP == Cmp::Gt) return x > y;
-  else return x >= y;
-}
-
 // out[i] = a[i * sa] op b[i * sb], sa, sb in {0, 1}.
 template <Cmp OP, class T>
 inline void row(float* out, const T* a, int64_t sa, const T* b, int64_t sb, int64_t n) {
   if (sa && sb) {
-    for (int64_t i = 0; i < n; ++i) out[i] = cmp<OP>(a[i], b[i]) ? 1.f : 0.f;
+    for (int64_t i = 0; i < n; ++i) out[i] = compare_values<OP>(a[i], b[i]) ? 1.f : 0.f;
   } else if (sa) {
     const T y = *b;
-    for (int64_t i = 0; i < n; ++i) out[i] = cmp<OP>(a[i], y) ? 1.f : 0.f;
+    for (int64_t i = 0; i < n; ++i) out[i] = compare_values<OP>(a[i], y) ? 1.f : 0.f;
   } else if (sb) {
     const T x = *a;
-    for (int64_t i = 0; i < n; ++i) out[i] = cmp<OP>(x, b[i]) ? 1.f : 0.f;
+    for (int64_t i = 0; i < n; ++i) out[i] = compare_values<OP>(x, b[i]) ? 1.f : 0.f;
   } else {
-    const float v = cmp<OP>(*a, *b) ? 1.f : 0.f;
+    const float v = compare_values<OP>(*a, *b) ? 1.f : 0.f;
     for (int64_t i = 0; i < n; ++i) out[i] = v;
   }
 }
@@ -52,7 +42,7 @@ void tensors(float* out, const T* a, const T* b, const Bcast& bc) {
 template <Cmp OP, class T, class S>
 void scalar(float* out, const T* a, S s, int64_t n) {
   parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) out[i] = cmp<OP>(static_cast<S>(a[i]), s) ? 1.f : 0.f;
+    for (int64_t i = lo; i < hi; ++i) out[i] = compare_values<OP>(static_cast<S>(a[i]), s) ? 1.f : 0.f;
   });
 }
 
@@ -71,25 +61,11 @@ void scalar_of(float* out, const void* a, double s, int64_t n, DType dtype) {
 }  // namespace
 
 void compare_forward(float* out, const void* a, const void* b, const Bcast& bc, DType dtype, Cmp op) {
-  switch (op) {
-    case Cmp::Eq: tensors_of<Cmp::Eq>(out, a, b, bc, dtype); break;
-    case Cmp::Ne: tensors_of<Cmp::Ne>(out, a, b, bc, dtype); break;
-    case Cmp::Lt: tensors_of<Cmp::Lt>(out, a, b, bc, dtype); break;
-    case Cmp::Le: tensors_of<Cmp::Le>(out, a, b, bc, dtype); break;
-    case Cmp::Gt: tensors_of<Cmp::Gt>(out, a, b, bc, dtype); break;
-    default: tensors_of<Cmp::Ge>(out, a, b, bc, dtype); break;
-  }
+  visit_cmp(op, [&](auto c) { tensors_of<decltype(c)::value>(out, a, b, bc, dtype); });
 }
 
 void compare_scalar_forward(float* out, const void* a, double s, int64_t n, DType dtype, Cmp op) {
-  switch (op) {
-    case Cmp::Eq: scalar_of<Cmp::Eq>(out, a, s, n, dtype); break;
-    case Cmp::Ne: scalar_of<Cmp::Ne>(out, a, s, n, dtype); break;
-    case Cmp::Lt: scalar_of<Cmp::Lt>(out, a, s, n, dtype); break;
-    case Cmp::Le: scalar_of<Cmp::Le>(out, a, s, n, dtype); break;
-    case Cmp::Gt: scalar_of<Cmp::Gt>(out, a, s, n, dtype); break;
-    default: scalar_of<Cmp::Ge>(out, a, s, n, dtype); break;
-  }
+  visit_cmp(op, [&](auto c) { scalar_of<decltype(c)::value>(out, a, s, n, dtype); });
 }
 
 }  // namespace cg::cpu

@@ -5,6 +5,7 @@
 // operand's offset from the output index and the merged strides, as
 // elementwise.cu's bcast_kernel. NaN compares as IEEE (the C++ operators).
 #include "../ops/compare.h"
+#include "bcast.cuh"
 #include "launch.h"
 
 #include <climits>
@@ -15,16 +16,10 @@ namespace {
 
 constexpr int kThreads = 256;
 
+// 1 / 0 as float32.
 template <Cmp OP, class X, class Y>
 __device__ __forceinline__ float cmp(X x, Y y) {
-  bool r;
-  if constexpr (OP == Cmp::Eq) r = x == y;
-  else if constexpr (OP == Cmp::Ne) r = x != y;
-  else if constexpr (OP == Cmp::Lt) r = x < y;
-  else if constexpr (OP == Cmp::Le) r = x <= y;
-  else if constexpr (OP == Cmp::Gt) r = x > y;
-  else r = x >= y;
-  return r ? 1.f : 0.f;
+  return compare_values<OP>(x, y) ? 1.f : 0.f;
 }
 
 // out[i] = a[i * sa] op b[i * sb] with sa, sb in {0, 1} (0: a single-element operand).
@@ -38,15 +33,8 @@ template <Cmp OP, class T, typename I>
 __global__ void bcast_kernel(float* out, const T* a, const T* b, Bcast bc, I n) {
   const I stride = (I)gridDim.x * blockDim.x;
   for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
-    I rest = i, ao = 0, bo = 0;
-    for (int d = bc.ndim - 1; d > 0; --d) {
-      const I size = (I)bc.shape[d], q = rest / size, c = rest - q * size;
-      ao += c * (I)bc.astride[d];
-      bo += c * (I)bc.bstride[d];
-      rest = q;
-    }
-    ao += rest * (I)bc.astride[0];
-    bo += rest * (I)bc.bstride[0];
+    I ao, bo;
+    bcast_offsets(bc, i, ao, bo);
     out[i] = cmp<OP>(a[ao], b[bo]);
   }
 }
@@ -56,12 +44,6 @@ template <Cmp OP, class T, class S, typename I>
 __global__ void scalar_kernel(float* out, const T* a, S s, I n) {
   const I stride = (I)gridDim.x * blockDim.x;
   for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) out[i] = cmp<OP>(static_cast<S>(a[i]), s);
-}
-
-int64_t numel(const Bcast& bc) {
-  int64_t n = 1;
-  for (int d = 0; d < bc.ndim; ++d) n *= bc.shape[d];
-  return n;
 }
 
 template <Cmp OP, class T, typename I>
@@ -78,7 +60,7 @@ void tensors(float* out, const T* a, const T* b, const Bcast& bc, int64_t n) {
 
 template <Cmp OP>
 void tensors_of(float* out, const void* a, const void* b, const Bcast& bc, DType dtype) {
-  const int64_t n = numel(bc);
+  const int64_t n = bcast_numel(bc);
   if (n <= 0) return;
   const bool small = n <= INT_MAX;
   if (dtype == DType::Float32) {
@@ -114,25 +96,11 @@ void scalar_of(float* out, const void* a, double s, int64_t n, DType dtype) {
 }  // namespace
 
 void compare_forward(float* out, const void* a, const void* b, const Bcast& bc, DType dtype, Cmp op) {
-  switch (op) {
-    case Cmp::Eq: tensors_of<Cmp::Eq>(out, a, b, bc, dtype); break;
-    case Cmp::Ne: tensors_of<Cmp::Ne>(out, a, b, bc, dtype); break;
-    case Cmp::Lt: tensors_of<Cmp::Lt>(out, a, b, bc, dtype); break;
-    case Cmp::Le: tensors_of<Cmp::Le>(out, a, b, bc, dtype); break;
-    case Cmp::Gt: tensors_of<Cmp::Gt>(out, a, b, bc, dtype); break;
-    default: tensors_of<Cmp::Ge>(out, a, b, bc, dtype); break;
-  }
+  visit_cmp(op, [&](auto c) { tensors_of<decltype(c)::value>(out, a, b, bc, dtype); });
 }
 
 void compare_scalar_forward(float* out, const void* a, double s, int64_t n, DType dtype, Cmp op) {
-  switch (op) {
-    case Cmp::Eq: scalar_of<Cmp::Eq>(out, a, s, n, dtype); break;
-    case Cmp::Ne: scalar_of<Cmp::Ne>(out, a, s, n, dtype); break;
-    case Cmp::Lt: scalar_of<Cmp::Lt>(out, a, s, n, dtype); break;
-    case Cmp::Le: scalar_of<Cmp::Le>(out, a, s, n, dtype); break;
-    case Cmp::Gt: scalar_of<Cmp::Gt>(out, a, s, n, dtype); break;
-    default: scalar_of<Cmp::Ge>(out, a, s, n, dtype); break;
-  }
+  visit_cmp(op, [&](auto c) { scalar_of<decltype(c)::value>(out, a, s, n, dtype); });
 }
 
 }  // namespace cg::cuda

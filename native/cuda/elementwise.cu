@@ -14,6 +14,7 @@
 // gradient zeros); powf/expf/logf are CUDA's (a few ulp, the tests allow 16), sqrtf and
 // division IEEE (no fast-math).
 #include "../ops/elementwise.h"
+#include "bcast.cuh"
 #include "launch.h"
 
 #include <climits>
@@ -196,15 +197,8 @@ template <class F, typename I>
 __global__ void bcast_kernel(float* out, const float* dout, const float* a, const float* b, Bcast bc, I n, F f) {
   const I stride = (I)gridDim.x * blockDim.x;
   for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
-    I rest = i, ao = 0, bo = 0;
-    for (int d = bc.ndim - 1; d > 0; --d) {
-      const I size = (I)bc.shape[d], q = rest / size, c = rest - q * size;
-      ao += c * (I)bc.astride[d];
-      bo += c * (I)bc.bstride[d];
-      rest = q;
-    }
-    ao += rest * (I)bc.astride[0];
-    bo += rest * (I)bc.bstride[0];
+    I ao, bo;
+    bcast_offsets(bc, i, ao, bo);
     out[i] = call(f, F::kGrad ? dout[i] : 0.f, a[ao], b[bo]);
   }
 }
@@ -221,12 +215,6 @@ void map(const char* op, float* out, const float* p0, const float* p1, const flo
   auto kernel = &map_kernel<F, NIN>;
   LAUNCH(kernel, grid_for((n + 3) / 4, kThreads), kThreads, 0, stream())(out, p0, p1, p2, one, n, f);
   gpu::check_last_launch(op);
-}
-
-int64_t numel(const Bcast& bc) {
-  int64_t n = 1;
-  for (int d = 0; d < bc.ndim; ++d) n *= bc.shape[d];
-  return n;
 }
 
 template <class F, typename I>
@@ -247,7 +235,7 @@ void broadcast(const char* op, float* out, const float* dout, const float* a, co
 // Same-shape or single-element operands: the flat map; anything else: broadcast kernels.
 template <class F>
 void binary(const char* op, float* out, const float* dout, const float* a, const float* b, const Bcast& bc, F f) {
-  const int64_t n = numel(bc);
+  const int64_t n = bcast_numel(bc);
   if (n <= 0) return;
   if (bc.ndim == 1) {
     unsigned one = (bc.astride[0] == 0 ? 1u : 0u) | (bc.bstride[0] == 0 ? 2u : 0u);

@@ -39,6 +39,13 @@ struct Bcast {
   int64_t bstride[kMaxBcastDims] = {};
 };
 
+// Elements of the broadcast output.
+inline int64_t bcast_numel(const Bcast& bc) {
+  int64_t n = 1;
+  for (int d = 0; d < bc.ndim; ++d) n *= bc.shape[d];
+  return n;
+}
+
 }  // namespace cg
 
 namespace cg::cpu {

@@ -11,11 +11,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define CG_HD __host__ __device__ __forceinline__
-#else
-#define CG_HD inline
-#endif
+#include "hd.h"
 
 namespace cg::philox {
 
