@@ -1,5 +1,5 @@
 // Comparison ops eq, ne, lt, le, gt, ge: every op and dtype against a plain JS
-// reference computed element by element (broadcast index math of its own) on
+// reference computed element by element (test/oracle.ts's broadcast index maps) on
 // every device (CUDA: the flat and the strided kernels, 32-bit indices), row,
 // column, scalar, 0-size and odd-size broadcasts, ties, NaN/inf/-0, JS-number
 // operands (float32: rounded to float32 as PyTorch; int32: exact), the output's
@@ -9,7 +9,7 @@ import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
 import type { CompareOp } from '../lib/ops/compare';
-import { ODD_SIZES, testDevices, uniform } from './oracle';
+import { bindex, bshape, ODD_SIZES, size, testDevices, uniform } from './oracle';
 
 const OPS: CompareOp[] = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'];
 const REF: Record<CompareOp, (x: number, y: number) => boolean> = {
@@ -21,41 +21,12 @@ const REF: Record<CompareOp, (x: number, y: number) => boolean> = {
   ge: (x, y) => x >= y,
 };
 
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-function bshape(a: readonly number[], b: readonly number[]): number[] {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1;
-    const y = b[b.length - n + i] ?? 1;
-    out.push(x === 1 ? y : x);
-  }
-  return out;
-}
-
-// The element of `shape` (right-aligned, size-1 dims stretched) under output multi-index `idx`.
-function at(idx: readonly number[], shape: readonly number[]): number {
-  const off = idx.length - shape.length;
-  let flat = 0;
-  for (let d = 0; d < shape.length; d++) flat = flat * shape[d] + (shape[d] === 1 ? 0 : idx[d + off]);
-  return flat;
-}
-
-// Output element by element: odometer over the output shape.
+// Output element by element, through the oracle's broadcast index maps.
 function reference(op: CompareOp, av: ArrayLike<number>, as: number[], bv: ArrayLike<number>, bs: number[]): { os: number[]; out: number[] } {
   const os = bshape(as, bs);
-  const n = size(os);
-  const out: number[] = [];
-  const idx = os.map(() => 0);
-  for (let i = 0; i < n; i++) {
-    out.push(REF[op](av[at(idx, as)], bv[at(idx, bs)]) ? 1 : 0);
-    for (let d = os.length - 1; d >= 0; d--) {
-      if (++idx[d] < os[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return { os, out };
+  const ia = bindex(os, as);
+  const ib = bindex(os, bs);
+  return { os, out: Array.from(ia, (a, i) => (REF[op](av[a], bv[ib[i]]) ? 1 : 0)) };
 }
 
 // Values with many ties: float32 multiples of 0.5 in [-2, 2] with NaN, +-inf, -0 and 0 mixed in;

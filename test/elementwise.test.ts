@@ -9,45 +9,9 @@ import type { Test } from 'tap';
 import * as cg from '../lib/index';
 import { binaryBackward, clampBackward, unaryBackward } from '../lib/ops/elementwise';
 import type { BinaryOp, UnaryOp } from '../lib/ops/elementwise';
-import { assertClose, dot, f32, forEachSimd, numericGrad, ODD_SIZES, testDevices, uniform } from './oracle';
+import { assertClose, bindex, bshape, dot, f32, forEachSimd, numericGrad, ODD_SIZES, size, testDevices, uniform } from './oracle';
 
 // --- float64 oracle
-
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-function bshape(a: readonly number[], b: readonly number[]): number[] {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1;
-    const y = b[b.length - n + i] ?? 1;
-    out.push(x === 1 ? y : x);
-  }
-  return out;
-}
-
-// Flat index into `shape` (right-aligned, size-1 dims broadcast) of each output element.
-function bindex(out: readonly number[], shape: readonly number[]): Int32Array {
-  const n = size(out);
-  const idx = new Int32Array(n);
-  const off = out.length - shape.length;
-  for (let i = 0; i < n; i++) {
-    let rest = i;
-    let flat = 0;
-    let mul = 1;
-    for (let d = out.length - 1; d >= 0; d--) {
-      const c = rest % out[d];
-      rest = Math.floor(rest / out[d]);
-      if (d >= off) {
-        const s = shape[d - off];
-        if (s !== 1) flat += c * mul;
-        mul *= s;
-      }
-    }
-    idx[i] = flat;
-  }
-  return idx;
-}
 
 type F2 = (x: number, y: number) => number;
 const fwd64: Record<BinaryOp, F2> = { add: (x, y) => x + y, sub: (x, y) => x - y, mul: (x, y) => x * y, div: (x, y) => x / y, pow: Math.pow };

@@ -101,3 +101,43 @@ export async function forEachSimd(t: Test, body: (t: Test, level: cg.SimdLevel) 
 
 /** Odd sizes, not multiples of any vector width or tile. */
 export const ODD_SIZES = [1, 7, 33, 257];
+
+// --- NumPy broadcasting, for references computed element by element
+
+/** Elements of a shape. */
+export const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** NumPy's broadcast of two shapes. */
+export function bshape(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+/** Flat index into `shape` (right-aligned, size-1 dims broadcast) of each element of the broadcast output `out`. */
+export function bindex(out: readonly number[], shape: readonly number[]): Int32Array {
+  const n = size(out);
+  const idx = new Int32Array(n);
+  const off = out.length - shape.length;
+  for (let i = 0; i < n; i++) {
+    let rest = i;
+    let flat = 0;
+    let mul = 1;
+    for (let d = out.length - 1; d >= 0; d--) {
+      const c = rest % out[d];
+      rest = Math.floor(rest / out[d]);
+      if (d >= off) {
+        const s = shape[d - off];
+        if (s !== 1) flat += c * mul;
+        mul *= s;
+      }
+    }
+    idx[i] = flat;
+  }
+  return idx;
+}
