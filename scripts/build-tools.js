@@ -6,6 +6,7 @@
 'use strict';
 const { spawnSync } = require('node:child_process');
 
+/** Whether `cmd args` runs and exits 0. */
 function has(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: 'ignore' });
   return !r.error && r.status === 0;
@@ -30,4 +31,4 @@ function installBuildTools(log) {
   if (i.error || i.status !== 0) log(`apt-get could not install ${missing.join(' ')}; carrying on with what is there`);
 }
 
-module.exports = { installBuildTools };
+module.exports = { has, installBuildTools };

@@ -12,6 +12,8 @@
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
+const { has, installBuildTools } = require('./build-tools');
+
 const root = path.join(__dirname, '..');
 const log = (msg) => console.log(`cudagrad: ${msg}`);
 
@@ -33,11 +35,6 @@ function prebuilt() {
   }
 }
 
-function has(cmd, args) {
-  const r = spawnSync(cmd, args, { stdio: 'ignore' });
-  return !r.error && r.status === 0;
-}
-
 function resolve(id) {
   try {
     return require.resolve(id, { paths: [root] });
@@ -52,7 +49,7 @@ if (file) {
   process.exit(0);
 }
 
-require('./build-tools').installBuildTools(log);
+installBuildTools(log);
 const cmakeJs = resolve('cmake-js/bin/cmake-js');
 if (has('cmake', ['--version']) && cmakeJs) {
   log('building the addon with cmake-js (CUDA kernels included when nvcc is found)');
