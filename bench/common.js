@@ -68,4 +68,34 @@ function writeReport(name, cg, threads, fields) {
   return file;
 }
 
-module.exports = { opt, median, startPeer, writeReport };
+/**
+ * The reference DNN's training step written by hand (784-128-10, ReLU fused
+ * into the first linear, Adam lr 1e-3, sparse cross-entropy on the logits),
+ * as bench/train-mlp.js times it and bench/profile-step.js profiles it:
+ * step(idx) gathers the rows idx of train.x, updates, reads the loss and the
+ * predictions; returns { loss, correct }. Seeded with cg.manualSeed(0).
+ */
+function mlpLoop(cg, train) {
+  cg.manualSeed(0);
+  const net = new cg.nn.Sequential(new cg.nn.Linear(784, 128), new cg.nn.ReLU(), new cg.nn.Linear(128, 10));
+  const adam = new cg.optim.Adam(net.parameters(), { lr: 1e-3 });
+  const [l1, l2] = [net.at(0), net.at(2)];
+  const labels = train.y.toArray();
+  return (idx) =>
+    cg.tidy(() => {
+      const xb = cg.embedding(cg.tensor(idx), train.x);
+      const yb = cg.tensor(Int32Array.from(idx, (i) => labels[i]));
+      adam.zeroGrad();
+      const logits = cg.linear(cg.linear(xb, l1.weight, l1.bias, { activation: 'relu' }), l2.weight, l2.bias);
+      const loss = cg.crossEntropy(logits, yb);
+      loss.backward();
+      adam.step();
+      const value = loss.item();
+      const pred = cg.argmax(logits, 1).toArray();
+      let correct = 0;
+      for (let i = 0; i < idx.length; i++) if (pred[i] === labels[idx[i]]) correct++;
+      return { loss: value, correct };
+    });
+}
+
+module.exports = { opt, median, startPeer, writeReport, mlpLoop };

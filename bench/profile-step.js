@@ -5,7 +5,7 @@
 // calls by total time, plus the rest (JS, autograd, allocation) as "outside
 // native calls". JSON to stdout with --json. Steps:
 //   gpt: bench/train-gpt.js's step (--config default|shakespeare_char)
-//   mlp: bench/train-mlp.js's hand-written loop step (784-128-10, Adam; --batch N)
+//   mlp: bench/train-mlp.js's hand-written loop step (common.js's mlpLoop; --batch N)
 // Usage: node bench/profile-step.js [--model gpt|mlp] [--config NAME] [--batch N] [--steps N] [--json]
 'use strict';
 const cg = require('../dist');
@@ -13,7 +13,7 @@ const { native } = require('../dist/native');
 const { GPTAdamW } = require('../dist/models/gpt/train');
 const { batchOffsets, makeBatch, loadText, SHAKESPEARE } = require('../dist/models/gpt/data');
 
-const { opt } = require('./common');
+const { opt, mlpLoop } = require('./common');
 const threads = Number(process.env.BENCH_THREADS || 2);
 cg.setNumThreads(threads);
 cg.setDefaultDevice('cpu');
@@ -48,24 +48,8 @@ function mlpStep() {
   const bs = Number(opt('batch', 256));
   const { train } = cg.data.loadMnist();
   const n = train.x.shape[0];
-  const labels = train.y.toArray();
-  cg.manualSeed(0);
-  const net = new cg.nn.Sequential(new cg.nn.Linear(784, 128), new cg.nn.ReLU(), new cg.nn.Linear(128, 10));
-  const adam = new cg.optim.Adam(net.parameters(), { lr: 1e-3 });
-  const [l1, l2] = [net.at(0), net.at(2)];
-  const step = (s) =>
-    cg.tidy(() => {
-      const idx = Int32Array.from({ length: bs }, (_, i) => (s * bs + i) % n);
-      const xb = cg.embedding(cg.tensor(idx), train.x);
-      const yb = cg.tensor(Int32Array.from(idx, (i) => labels[i]));
-      adam.zeroGrad();
-      const logits = cg.linear(cg.linear(xb, l1.weight, l1.bias, { activation: 'relu' }), l2.weight, l2.bias);
-      const loss = cg.crossEntropy(logits, yb);
-      loss.backward();
-      adam.step();
-      cg.argmax(logits, 1).toArray();
-      return loss.item();
-    });
+  const loop = mlpLoop(cg, train);
+  const step = (s) => loop(Int32Array.from({ length: bs }, (_, i) => (s * bs + i) % n)).loss;
   return { what: { model, batch: bs }, tokens: bs, step };
 }
 

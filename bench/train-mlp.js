@@ -13,7 +13,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const cg = require('../dist');
-const { opt, median, startPeer, writeReport } = require('./common');
+const { opt, median, startPeer, writeReport, mlpLoop } = require('./common');
 
 const threads = Number(process.env.BENCH_THREADS || 2);
 const epochs = Number(opt('epochs', 3));
@@ -53,30 +53,11 @@ async function fitRunner(bs) {
 
 // The same step with nn.Linear and optim.Adam, batches gathered by an embedding lookup.
 function loopRunner(bs) {
-  cg.manualSeed(0);
-  const net = new cg.nn.Sequential(new cg.nn.Linear(784, 128), new cg.nn.ReLU(), new cg.nn.Linear(128, 10));
-  const adam = new cg.optim.Adam(net.parameters(), { lr: 1e-3 });
-  const [l1, l2] = [net.at(0), net.at(2)];
-  const labels = train.y.toArray();
+  const step = mlpLoop(cg, train);
   const runEpoch = () => {
     const perm = cg.tidy(() => cg.rand([n]).toArray());
     const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => perm[a] - perm[b]);
-    for (let s = 0; s < n; s += bs) {
-      const idx = order.subarray(s, Math.min(n, s + bs));
-      cg.tidy(() => {
-        const xb = cg.embedding(cg.tensor(idx), train.x);
-        const yb = cg.tensor(Int32Array.from(idx, (i) => labels[i]));
-        adam.zeroGrad();
-        const logits = cg.linear(cg.linear(xb, l1.weight, l1.bias, { activation: 'relu' }), l2.weight, l2.bias);
-        const loss = cg.crossEntropy(logits, yb);
-        loss.backward();
-        adam.step();
-        loss.item();
-        const pred = cg.argmax(logits, 1).toArray();
-        let correct = 0;
-        for (let i = 0; i < idx.length; i++) if (pred[i] === labels[idx[i]]) correct++;
-      });
-    }
+    for (let s = 0; s < n; s += bs) step(order.subarray(s, Math.min(n, s + bs)));
   };
   runEpoch();
   return async (e) => {
