@@ -13,9 +13,8 @@ import { crossEntropy } from '../ops/loss';
 import { argmax, sum } from '../ops/reduce';
 import { eq } from '../ops/compare';
 import { add, mul } from '../ops/elementwise';
-import { keep } from '../scope';
 import { concat } from '../ops/shape';
-import { tidy } from '../scope';
+import { keep, tidy } from '../scope';
 import { Tensor } from '../tensor';
 import type { Callback } from './callbacks';
 import type { Sequential } from './model';
@@ -340,11 +339,10 @@ export async function fitModel(model: Sequential, x: XData, y: YData, opts: FitO
             running.add(loss, correct, idx.length);
             return perBatch ? loss.item() : NaN; // read only for onBatchEnd callbacks
           });
-          progress.batchEnd(b + 1, () => running.logs());
-          if (perBatch) {
-            const l = running.logs();
-            await call(cbs, (c) => c.onBatchEnd?.(b, { ...l, batchLoss: batch, size: idx.length }));
-          }
+          let read: Logs | undefined; // at most one read per batch, shared by the bar and the callbacks
+          const now = () => (read ??= running.logs());
+          progress.batchEnd(b + 1, now);
+          if (perBatch) await call(cbs, (c) => c.onBatchEnd?.(b, { ...now(), batchLoss: batch, size: idx.length }));
         }
         logs = running.logs();
       } finally {
