@@ -11,10 +11,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { defaultDevice, setDefaultDevice } from '../../device';
-import type { Device } from '../../device';
-import { zeros } from '../../creation';
-import { attention } from '../../ops/attention';
-import { sum } from '../../ops/reduce';
 import { loadCheckpoint, saveCheckpoint } from '../../io/checkpoint';
 import { readSafetensors } from '../../io/safetensors';
 import type { Module } from '../../nn/module';
@@ -24,7 +20,7 @@ import { CosineWithWarmup } from '../../optim/schedulers';
 import { getMatmulPrecision, getNumThreads, manualSeed, setMatmulPrecision } from '../../runtime';
 import { tidy } from '../../scope';
 import { Tensor } from '../../tensor';
-import { parseTrainGPTArgs, RESUME_KEYS, RUN_KEYS } from './args';
+import { RESUME_KEYS, RUN_KEYS } from './args';
 import type { TrainGPTArgs } from './args';
 import { batchOffsets, evalLoss, loadText, makeBatch, SHAKESPEARE } from './data';
 import { GPT } from './model';
@@ -82,22 +78,6 @@ function readExtra(file: string): Extra {
   return meta.extra;
 }
 
-let probeError = '';
-// Whether `device` runs the ops a GPT step needs (a 1-element attention forward and backward).
-function supportsGPT(device: Device): boolean {
-  try {
-    tidy(() => {
-      const q = zeros([1, 1, 1, 8], { device, requiresGrad: true });
-      sum(attention(q, q, q, { causal: true })).backward();
-      q.grad?.dispose();
-    });
-    return true;
-  } catch (e) {
-    probeError = (e as Error).message;
-    return false;
-  }
-}
-
 const flagOf = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
 export async function trainGPT(a: TrainGPTArgs, log: (s: string) => void = console.log): Promise<TrainGPTResult> {
@@ -111,15 +91,7 @@ export async function trainGPT(a: TrainGPTArgs, log: (s: string) => void = conso
 
 async function train(a: TrainGPTArgs, log: (s: string) => void): Promise<TrainGPTResult> {
   if (a.device) setDefaultDevice(a.device);
-  let device = defaultDevice();
-  if (device !== 'cpu' && !a.device && !supportsGPT(device)) {
-    // The default device is a GPU whose build lacks an op GPT needs (the fused attention): say so and use the CPU sizes.
-    log(`note: ${device} cannot run GPT's ops in this build (${probeError}); training on the CPU with the CPU defaults (pass --device cpu to silence)`);
-    const cpu = parseTrainGPTArgs(['--device', 'cpu'], 'cpu') as TrainGPTArgs;
-    for (const k of ['steps', 'batchSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'precision', 'lr', 'minLr'] as const) if (!a.given.includes(k)) (a as unknown as Record<string, unknown>)[k] = cpu[k];
-    device = 'cpu';
-    setDefaultDevice('cpu');
-  }
+  const device = defaultDevice();
   const ckpt = path.join(a.out, 'checkpoint.safetensors');
   let extra: Extra | null = null;
   if (a.resume) {
