@@ -121,7 +121,7 @@ void copy_d2h(int device, void* dst, const void* src, size_t bytes) {
   if (!bytes) return;
   cudaStream_t s = stream_of(device);
   CG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s), "copy to cpu");
-  host_sync_count++;
+  note_host_sync();
   CG_CUDA_CHECK(cudaStreamSynchronize(s), "copy to cpu");
   raise_device_errors(device);
 }
@@ -135,7 +135,7 @@ void note_host_sync() { host_sync_count++; }
 uint64_t host_syncs() { return host_sync_count.load(); }
 
 void synchronize(int device) {
-  host_sync_count++;
+  note_host_sync();
   CG_CUDA_CHECK(cudaStreamSynchronize(stream_of(device)), "cudagrad.cuda.synchronize");
   raise_device_errors(device);
 }
