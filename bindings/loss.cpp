@@ -1,6 +1,7 @@
 // Bindings for cross-entropy: crossEntropy(logits, targets, ignoreIndex,
 // reduction), crossEntropyBackward(dloss, logits, targets, ignoreIndex,
-// reduction); reduction is 'mean', 'sum' or 'none'.
+// reduction), crossEntropyWithGrad(logits, targets, ignoreIndex, reduction) ->
+// [loss, dlogits for dloss 1]; reduction is 'mean', 'sum' or 'none'.
 #include "../native/dispatch/loss.h"
 
 #include <cmath>
@@ -41,9 +42,20 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
                                                       reduction_arg(info, 4, op)));
 }
 
+Napi::Value CrossEntropyWithGrad(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.crossEntropy";
+  dispatch::CrossEntropyWithGrad r = dispatch::crossentropy_forward_backward(
+      Handle::Impl(info[0], op), Handle::Impl(info[1], op), ignore_arg(info, 2, op), reduction_arg(info, 3, op));
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(0u, Handle::Wrap(info.Env(), std::move(r.loss)));
+  a.Set(1u, Handle::Wrap(info.Env(), std::move(r.dlogits)));
+  return a;
+}
+
 }  // namespace
 
 CG_EXPORT("crossEntropy", CrossEntropy);
 CG_EXPORT("crossEntropyBackward", CrossEntropyBackward);
+CG_EXPORT("crossEntropyWithGrad", CrossEntropyWithGrad);
 
 }  // namespace cg::bind

@@ -27,6 +27,20 @@ export interface Node {
 
 let gradEnabled = true;
 
+// The all-ones gradients backward() seeds one-element roots with (never a
+// gradient the user passed): ops may use precomputed gradients for them.
+const unitSeeds = new WeakSet<Tensor>();
+
+/** True when `g` is backward()'s own all-ones seed (dL/droot = 1). */
+export function isUnitSeed(g: Tensor): boolean {
+  return unitSeeds.has(g);
+}
+
+/** True when record() would attach a node for these inputs now. */
+export function willRecord(inputs: readonly unknown[]): boolean {
+  return gradEnabled && inputs.some((t) => t instanceof Tensor && t.requiresGrad);
+}
+
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -60,9 +74,8 @@ export function enableGrad<T>(fn: () => T): T {
  * (or null) per input, each of that input's shape.
  */
 export function record<T extends Tensor | Tensor[]>(name: string, out: T, inputs: readonly unknown[], backward: (grads: (Tensor | null)[]) => Grads): T {
-  if (!gradEnabled) return out;
+  if (!willRecord(inputs)) return out;
   const ins = inputs.map((t) => (t instanceof Tensor && t.requiresGrad ? t : null));
-  if (ins.every((t) => t === null)) return out;
   const outs: Tensor[] = Array.isArray(out) ? out : [out as Tensor];
   const node: Node = { name, inputs: ins, outputs: outs, backward };
   outs.forEach((t, i) => {
@@ -132,6 +145,7 @@ export function backward(root: Tensor, gradient?: Tensor | null, opts: BackwardO
   } else {
     if (root.size !== 1) throw rangeError(fn, `gradient can be omitted only for a one-element tensor, got shape ${shapeStr(root.shape)}; pass out.backward(gradient)`);
     seed = ones(root.shape, { device: root.device });
+    unitSeeds.add(seed);
   }
   const grads = new Map<Tensor, Tensor>();
   grads.set(root, seed);

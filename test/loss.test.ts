@@ -131,6 +131,76 @@ t.test('fused kernel equals the unfused logSoftmax + gather + mean', async (t) =
   assertClose(t, crossEntropyBackward(1, x, i32(tg)).toArray(), unfused, 1e-7, 1e-4, 'backward');
 });
 
+// The native calls a loss makes, counted by wrapping the addon's exports.
+function countCalls(names: string[]): { counts: Record<string, number>; restore(): void } {
+  const nat = (require('../lib/native') as typeof import('../lib/native')).native as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const counts: Record<string, number> = {};
+  const saved = names.map((n) => nat[n]);
+  names.forEach((n, i) => {
+    counts[n] = 0;
+    nat[n] = (...a: unknown[]) => {
+      counts[n]++;
+      return saved[i](...a);
+    };
+  });
+  return { counts, restore: () => names.forEach((n, i) => (nat[n] = saved[i])) };
+}
+
+// A differentiated mean/sum loss gets dlogits from the forward's own pass over
+// the logits (crossEntropyWithGrad); backward() seeds the loss with 1 and takes
+// that gradient as is. Any other upstream gradient (a scaled loss, an explicit
+// gradient, a second backward through a retained graph) recomputes.
+t.test('autograd: the forward computes the gradient for dloss = 1 in the same pass', async (t) => {
+  const spy = countCalls(['crossEntropy', 'crossEntropyWithGrad', 'crossEntropyBackward']);
+  t.teardown(spy.restore);
+  const c = spy.counts;
+  const calls = () => [c.crossEntropy, c.crossEntropyWithGrad, c.crossEntropyBackward];
+  let seed = 900;
+  for (const device of testDevices())
+    for (const [N, C] of [[7, 33], [6, 1025], [2, 50257]] as [number, number][]) {
+      const xv = uniform(N * C, seed++, -6, 6);
+      const tg = targets(N, C, seed++);
+      const x = cg.tensor(Float32Array.from(xv), { shape: [N, C], device, requiresGrad: true });
+      const tt = i32(tg, device);
+      const losses = refLosses(xv, tg, N, C);
+      for (const red of ['mean', 'sum'] as Reduction[]) {
+        const label = `${device} N=${N} C=${C} ${red}`;
+        const k = red === 'mean' ? 1 / count(tg) : 1;
+        const ref = (scale: number) => refGrad(xv, tg, new Array(N).fill(k * scale), N, C);
+        let before = calls();
+        const loss = cg.crossEntropy(x, tt, { reduction: red });
+        assertClose(t, [loss.item()], refReduce(losses, tg, red), 1e-5, 1e-5, `forward ${label}`);
+        t.equal(loss.item(), cg.noGrad(() => cg.crossEntropy(x, tt, { reduction: red })).item(), `${label}: same loss bits as the forward alone`);
+        x.grad = null;
+        loss.backward();
+        assertClose(t, x.grad!.toArray(), ref(1), 1e-6, 1e-4, `backward ${label}`);
+        t.same(calls().map((v, i) => v - before[i]), [1, 1, 0], `${label}: one fused call, no backward kernel`);
+
+        before = calls();
+        x.grad = null;
+        cg.crossEntropy(x, tt, { reduction: red }).mul(3).backward();
+        assertClose(t, x.grad!.toArray(), ref(3), 1e-6, 1e-4, `loss * 3 ${label}`);
+        t.same(calls().map((v, i) => v - before[i]), [0, 1, 1], `${label}: dloss 3 recomputes`);
+
+        x.grad = null;
+        const twice = cg.crossEntropy(x, tt, { reduction: red });
+        twice.backward(null, { retainGraph: true });
+        twice.backward();
+        assertClose(t, x.grad!.toArray(), ref(2), 1e-6, 1e-4, `retained graph, two backwards ${label}`);
+
+        x.grad = null;
+        cg.crossEntropy(x, tt, { reduction: red }).backward(cg.full([], 0.5, { device }));
+        assertClose(t, x.grad!.toArray(), ref(0.5), 1e-6, 1e-4, `explicit gradient 0.5 ${label}`);
+      }
+      // No graph (noGrad, or logits without requiresGrad) or a per-row loss: the forward alone.
+      const before = calls();
+      cg.noGrad(() => cg.crossEntropy(x, tt));
+      cg.crossEntropy(x.detach(), tt);
+      cg.crossEntropy(x, tt, { reduction: 'none' });
+      t.same(calls().map((v, i) => v - before[i]), [3, 0, 0], `${device} N=${N} C=${C}: no fused call without a scalar loss to differentiate`);
+    }
+});
+
 t.test('backward agrees with central finite differences', async (t) => {
   const N = 4;
   const C = 5;

@@ -1,6 +1,8 @@
 // Cross-entropy benchmarks at GPT-2's shape, logits (1024, 50257): forward
 // (reads the logits once: 4 N C bytes) and forward + backward (the backward
-// reads the logits and writes dlogits: 12 N C bytes in all).
+// reads the logits and writes dlogits: 12 N C bytes in all), and the same
+// through autograd, which a training step runs: loss.backward() takes the
+// gradient the forward wrote in its one pass (8 N C bytes: read once, write once).
 'use strict';
 
 module.exports = (cg) => {
@@ -21,6 +23,20 @@ module.exports = (cg) => {
       run: () => {
         cg.crossEntropy(logits, tg).dispose();
         crossEntropyBackward(1, logits, tg).dispose();
+      },
+    },
+    {
+      id: 'cross_entropy_autograd_1024x50257',
+      family: 'loss',
+      peer: 'ce_fwdbwd',
+      params,
+      bytes: 8 * N * C,
+      run: () => {
+        logits.requiresGrad = true;
+        cg.crossEntropy(logits, tg).backward();
+        logits.requiresGrad = false;
+        logits.grad.dispose();
+        logits.grad = null;
       },
     },
   ];

@@ -108,6 +108,23 @@ if (typeof cg.crossEntropy === 'function') {
       },
     },
     {
+      // What a training step runs: the loss's forward writes the gradient for dloss = 1 in the
+      // same pass (read the logits once, write dlogits once), which backward() then takes.
+      id: 'crossentropy_fwdbwd',
+      bytes: 8 * N * V,
+      shape: [N, V],
+      torch: 'crossentropy_fwdbwd',
+      make: (x) => {
+        const t = targets();
+        x.requiresGrad = true;
+        return () => {
+          x.grad?.dispose();
+          x.grad = null;
+          cg.crossEntropy(x, t).backward();
+        };
+      },
+    },
+    {
       id: 'adamw_step',
       bytes: 28 * P,
       shape: [P],

@@ -37,7 +37,7 @@ def make(op, shape, small=False):
         b = torch.zeros(shape[-1], device="cuda")
         return lambda: torch.nn.functional.layer_norm(x, (shape[-1],), w, b)
     # normalisation family (bench.js block of the same name); N x V logits, V x E embeddings
-    if op in ("crossentropy_fwd", "crossentropy_bwd", "embedding_fwd", "embedding_bwd"):
+    if op in ("crossentropy_fwd", "crossentropy_bwd", "crossentropy_fwdbwd", "embedding_fwd", "embedding_bwd"):
         n_tok, vocab = (64, 1000) if small else (8192, 50257)
         t = torch.arange(n_tok, device="cuda", dtype=torch.int64) * 7919 % vocab
         if op == "crossentropy_fwd":
@@ -46,6 +46,9 @@ def make(op, shape, small=False):
             xg = x.detach().requires_grad_()
             loss = torch.nn.functional.cross_entropy(xg, t)
             return lambda: torch.autograd.grad(loss, xg, retain_graph=True)
+        if op == "crossentropy_fwdbwd":
+            xg = x.detach().requires_grad_()
+            return lambda: torch.autograd.grad(torch.nn.functional.cross_entropy(xg, t), xg)
         if op == "embedding_fwd":
             return lambda: torch.nn.functional.embedding(t, x)
         return lambda: torch.ops.aten.embedding_dense_backward(x, t, vocab, -1, False)

@@ -6,7 +6,7 @@
 // returns the per-row losses (N), 0 at ignored rows.
 import { full } from '../creation';
 import { checkOptions, describe, typeError } from '../errors';
-import { record } from '../autograd';
+import { isUnitSeed, record, willRecord } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, int, num, ops, wrap } from './util';
@@ -24,6 +24,7 @@ type H = NativeHandle;
 const nat = ops<{
   crossEntropy(logits: H, targets: H, ignoreIndex: number, reduction: Reduction): H;
   crossEntropyBackward(dloss: H, logits: H, targets: H, ignoreIndex: number, reduction: Reduction): H;
+  crossEntropyWithGrad(logits: H, targets: H, ignoreIndex: number, reduction: Reduction): [H, H];
 }>();
 
 function parse(fn: string, opts: unknown): { ignoreIndex: number; reduction: Reduction } {
@@ -39,8 +40,25 @@ function parse(fn: string, opts: unknown): { ignoreIndex: number; reduction: Red
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const fn = 'cudagrad.crossEntropy';
   const p = parse(fn, opts);
-  const out = wrap(nat.crossEntropy(arg(fn, logits, 'logits'), arg(fn, targets, 'targets'), p.ignoreIndex, p.reduction));
-  return record('crossEntropy', out, [logits], ([g]) => [g && crossEntropyBackward(g, logits, targets, opts)]);
+  const lh = arg(fn, logits, 'logits');
+  const th = arg(fn, targets, 'targets');
+  if (p.reduction === 'none' || !willRecord([logits])) {
+    const out = wrap(nat.crossEntropy(lh, th, p.ignoreIndex, p.reduction));
+    return record('crossEntropy', out, [logits], ([g]) => [g && crossEntropyBackward(g, logits, targets, opts)]);
+  }
+  // A scalar loss that will be differentiated: the gradient for dloss = 1 comes
+  // out of the same pass over the logits. backward() seeds the loss with 1 when
+  // it is the root, which takes it as is; any other dloss recomputes.
+  const [lossH, dH] = nat.crossEntropyWithGrad(lh, th, p.ignoreIndex, p.reduction);
+  const out = wrap(lossH);
+  let unit: Tensor | null = wrap(dH);
+  return record('crossEntropy', out, [logits], ([g]) => {
+    const d = unit;
+    unit = null;
+    if (g && d && !d.isDisposed && isUnitSeed(g)) return [d];
+    d?.dispose();
+    return [g && crossEntropyBackward(g, logits, targets, opts)];
+  });
 }
 
 /**

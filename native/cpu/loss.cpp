@@ -45,7 +45,16 @@ void crossentropy_backward(float* dlogits, const float* dloss, int64_t dloss_str
   auto fn = CG_SIMD_PICK(loss_k::crossentropy_backward);
   parallel_for(N, std::max<int64_t>(1, kGrain / std::max<int64_t>(C, 1)), [&](int64_t lo, int64_t hi) {
     fn(dlogits + lo * C, dloss + lo * dloss_stride, dloss_stride, logits + lo * C, targets + lo, hi - lo, C,
-       ignore_index, scale);
+       ignore_index, scale, nullptr);
+  });
+}
+
+void crossentropy_forward_backward(float* losses, float* dlogits, const float* logits, const int32_t* targets,
+                                   int64_t N, int64_t C, int32_t ignore_index, bool mean) {
+  float scale = mean ? static_cast<float>(mean_scale(targets, N, ignore_index)) : 1.f;
+  auto fn = CG_SIMD_PICK(loss_k::crossentropy_backward);
+  parallel_for(N, std::max<int64_t>(1, kGrain / std::max<int64_t>(C, 1)), [&](int64_t lo, int64_t hi) {
+    fn(dlogits + lo * C, nullptr, 0, logits + lo * C, targets + lo, hi - lo, C, ignore_index, scale, losses + lo);
   });
 }
 

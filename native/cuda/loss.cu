@@ -10,6 +10,8 @@
 //   dlogits = exp(x - max) * (g / sum) - g [c == t], g = dloss * scale; for
 //   'mean' the scale 1 / count comes from a one-block count kernel into device
 //   memory (no host read of the targets).
+// Forward-backward (the autograd seed dloss = 1 known at the forward): the
+//   backward kernel with dloss 1 also writes the per-row losses.
 // Targets are checked on the device: one out of [0, C) (and not ignoreIndex)
 // is recorded with report_index_error (raised at the next sync as a RangeError
 // naming cudagrad.crossEntropy); its row gets loss 0 / a zero gradient row.
@@ -74,10 +76,13 @@ __global__ void crossentropy_fwd_kernel(float* losses, const float* logits, cons
   }
 }
 
+// dloss null: 1 for every row; losses non-null: also the forward's per-row
+// losses (forward_backward: one read of the logits for both).
 template <bool WarpRows>
-__global__ void crossentropy_bwd_kernel(float* dlogits, const float* dloss, int64_t dloss_stride, const float* logits,
-                                        const int32_t* targets, int64_t N, int64_t C, int32_t ignore_index,
-                                        const float* scale_dev, float scale, bool vec, gpu::DeviceErrorRecord* err) {
+__global__ void crossentropy_bwd_kernel(float* dlogits, float* losses, const float* dloss, int64_t dloss_stride,
+                                        const float* logits, const int32_t* targets, int64_t N, int64_t C,
+                                        int32_t ignore_index, const float* scale_dev, float scale, bool vec,
+                                        gpu::DeviceErrorRecord* err) {
   __shared__ float sh[64];
   const RowGroup<WarpRows> g;
   const float sc = scale_dev ? *scale_dev : scale;
@@ -86,14 +91,18 @@ __global__ void crossentropy_bwd_kernel(float* dlogits, const float* dloss, int6
     float* dx = dlogits + r * C;
     const int64_t head = row_head(r * C, vec);
     if (t == ignore_index || t < 0 || t >= C) {
-      if (g.tid() == 0 && t != ignore_index) report_index_error(err, gpu::DeviceErrorOp::CrossEntropy, r, t, C);
+      if (g.tid() == 0) {
+        if (t != ignore_index) report_index_error(err, gpu::DeviceErrorOp::CrossEntropy, r, t, C);
+        if (losses) losses[r] = 0.f;
+      }
       row_loop(C, head, g.tid(), g.size(), [&](int64_t c) { dx[c] = 0.f; },
                [&](int64_t c) { st4(dx + c, make_float4(0.f, 0.f, 0.f, 0.f)); });
       continue;
     }
     const float* x = logits + r * C;
-    const float gr = dloss[r * dloss_stride] * sc;
+    const float gr = (dloss ? dloss[r * dloss_stride] : 1.f) * sc;
     MaxSum a = row_stats(g, x, C, head, sh);
+    if (losses && g.tid() == 0) losses[r] = logf(a.s) - (x[t] - a.m);
     const float m = a.m, k = gr / a.s;
     auto f = [&](float v, int64_t c) {
       float p = expf(v - m) * k;
@@ -156,10 +165,12 @@ void crossentropy_reduce(float* out, const float* losses, const int32_t* targets
   gpu::check_last_launch("crossEntropy reduce");
 }
 
-void crossentropy_backward(float* dlogits, const float* dloss, int64_t dloss_stride, const float* logits,
-                           const int32_t* targets, int64_t N, int64_t C, int32_t ignore_index, bool mean) {
-  if (N == 0 || C == 0) return;
-  const char* op = "crossEntropy backward";
+namespace {
+
+// dlogits (and losses when non-null) for dloss (null: 1); see the kernel.
+void launch_backward(const char* op, float* dlogits, float* losses, const float* dloss, int64_t dloss_stride,
+                     const float* logits, const int32_t* targets, int64_t N, int64_t C, int32_t ignore_index,
+                     bool mean) {
   gpu::DeviceErrorRecord* err = gpu::device_error_record();
   Scratch scale(mean ? sizeof(float) : 16);
   float* scale_dev = nullptr;
@@ -171,11 +182,27 @@ void crossentropy_backward(float* dlogits, const float* dloss, int64_t dloss_str
   bool vec = aligned16(dlogits) && aligned16(logits);
   if (C <= 1024)
     LAUNCH(crossentropy_bwd_kernel<true>, grid_cap((N + 3) / 4), kWarpBlock, 0, stream())(
-        dlogits, dloss, dloss_stride, logits, targets, N, C, ignore_index, scale_dev, 1.f, vec, err);
+        dlogits, losses, dloss, dloss_stride, logits, targets, N, C, ignore_index, scale_dev, 1.f, vec, err);
   else
     LAUNCH(crossentropy_bwd_kernel<false>, grid_cap(N), block_threads(C), 0, stream())(
-        dlogits, dloss, dloss_stride, logits, targets, N, C, ignore_index, scale_dev, 1.f, vec, err);
+        dlogits, losses, dloss, dloss_stride, logits, targets, N, C, ignore_index, scale_dev, 1.f, vec, err);
   gpu::check_last_launch(op);
+}
+
+}  // namespace
+
+void crossentropy_backward(float* dlogits, const float* dloss, int64_t dloss_stride, const float* logits,
+                           const int32_t* targets, int64_t N, int64_t C, int32_t ignore_index, bool mean) {
+  if (N == 0 || C == 0) return;
+  launch_backward("crossEntropy backward", dlogits, nullptr, dloss, dloss_stride, logits, targets, N, C, ignore_index,
+                  mean);
+}
+
+void crossentropy_forward_backward(float* losses, float* dlogits, const float* logits, const int32_t* targets,
+                                   int64_t N, int64_t C, int32_t ignore_index, bool mean) {
+  if (N == 0) return;
+  if (C == 0) return crossentropy_forward(losses, logits, targets, N, C, ignore_index);
+  launch_backward("crossEntropy forward", dlogits, losses, nullptr, 0, logits, targets, N, C, ignore_index, mean);
 }
 
 }  // namespace cg::cuda

@@ -51,6 +51,23 @@ TensorPtr crossentropy_forward(const TensorImpl& logits, const TensorImpl& targe
   return out;
 }
 
+CrossEntropyWithGrad crossentropy_forward_backward(const TensorImpl& logits, const TensorImpl& targets,
+                                                   int32_t ignore_index, Reduction reduction) {
+  const char* op = "cudagrad.crossEntropy";
+  if (reduction == Reduction::None)
+    throw_range_error(op, ": the fused forward-backward takes reduction mean or sum (a scalar loss), not none");
+  check_inputs(op, logits, targets, ignore_index);
+  int64_t N = logits.shape()[0], C = logits.shape()[1];
+  TensorPtr losses = empty(op, {N}, DType::Float32, logits.device());
+  TensorPtr dlogits = empty(op, logits.shape(), DType::Float32, logits.device());
+  CG_ON_DEVICE(logits.device(), crossentropy_forward_backward, losses->data_as<float>(), dlogits->data_as<float>(),
+               logits.data_as<float>(), targets.data_as<int32_t>(), N, C, ignore_index, reduction == Reduction::Mean);
+  TensorPtr out = empty(op, {}, DType::Float32, logits.device());
+  CG_ON_DEVICE(logits.device(), crossentropy_reduce, out->data_as<float>(), losses->data_as<float>(),
+               targets.data_as<int32_t>(), N, ignore_index, reduction == Reduction::Mean);
+  return {std::move(out), std::move(dlogits)};
+}
+
 TensorPtr crossentropy_backward(const TensorImpl& dloss, const TensorImpl& logits, const TensorImpl& targets,
                                 int32_t ignore_index, Reduction reduction) {
   const char* op = "cudagrad.crossEntropy backward";

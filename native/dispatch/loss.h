@@ -16,6 +16,13 @@ enum class Reduction { Mean, Sum, None };
 
 TensorPtr crossentropy_forward(const TensorImpl& logits, const TensorImpl& targets, int32_t ignore_index,
                                Reduction reduction);
+// Forward and backward at once for dloss = 1 (reductions mean and sum: the
+// gradient autograd seeds a scalar loss with): the loss and dlogits (N, C).
+struct CrossEntropyWithGrad {
+  TensorPtr loss, dlogits;
+};
+CrossEntropyWithGrad crossentropy_forward_backward(const TensorImpl& logits, const TensorImpl& targets,
+                                                   int32_t ignore_index, Reduction reduction);
 TensorPtr crossentropy_backward(const TensorImpl& dloss, const TensorImpl& logits, const TensorImpl& targets,
                                 int32_t ignore_index, Reduction reduction);
 

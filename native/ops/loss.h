@@ -8,6 +8,9 @@
 //   backward: dlogits (N, C) = (softmax(logits[n]) - onehot(targets[n])) * dloss[n * dloss_stride] * scale,
 //             0 rows where ignored (activation gradient: =). dloss_stride 0: one
 //             scalar dloss (mean/sum), 1: per row (no reduction).
+//   forward_backward: both at once for dloss = 1 (the autograd seed of a
+//             mean/sum loss): losses (N) as forward, dlogits (N, C) as backward
+//             with dloss 1 -- one read of the logits instead of two.
 //   scale: mean ? 1 / count : 1, count = number of targets != ignore_index
 //          (0 when none), counted by the kernels from `targets` (on the device
 //          for CUDA: no host read of the targets).
@@ -23,6 +26,8 @@ void crossentropy_reduce(float* out, const float* losses, const int32_t* targets
                          bool mean);
 void crossentropy_backward(float* dlogits, const float* dloss, int64_t dloss_stride, const float* logits,
                            const int32_t* targets, int64_t N, int64_t C, int32_t ignore_index, bool mean);
+void crossentropy_forward_backward(float* losses, float* dlogits, const float* logits, const int32_t* targets,
+                                   int64_t N, int64_t C, int32_t ignore_index, bool mean);
 }  // namespace cg::cpu
 
 namespace cg::cuda {
@@ -32,4 +37,6 @@ void crossentropy_reduce(float* out, const float* losses, const int32_t* targets
                          bool mean);
 void crossentropy_backward(float* dlogits, const float* dloss, int64_t dloss_stride, const float* logits,
                            const int32_t* targets, int64_t N, int64_t C, int32_t ignore_index, bool mean);
+void crossentropy_forward_backward(float* losses, float* dlogits, const float* logits, const int32_t* targets,
+                                   int64_t N, int64_t C, int32_t ignore_index, bool mean);
 }  // namespace cg::cuda
