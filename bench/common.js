@@ -98,4 +98,64 @@ function mlpLoop(cg, train) {
     });
 }
 
-module.exports = { opt, median, startPeer, writeReport, mlpLoop };
+/**
+ * Times every function of the native addon while fn(steps) runs: wall clock
+ * per call, after `sync()` before and after each call when given (CUDA: the
+ * call's kernels then count, not just their launch). Returns the calls by
+ * total time per step and what the step spent outside them (JS, autograd,
+ * allocation; with sync, the waits' own cost too).
+ */
+function timeNativeCalls(native, steps, fn, sync = null) {
+  const stats = new Map();
+  const saved = new Map();
+  let depth = 0;
+  for (const key of Object.keys(native)) {
+    const f = native[key];
+    if (typeof f !== 'function') continue;
+    saved.set(key, f);
+    native[key] = function (...args) {
+      if (depth > 0) return f.apply(this, args); // sync()'s own native calls
+      depth++;
+      try {
+        if (sync) sync();
+        const t0 = process.hrtime.bigint();
+        try {
+          const r = f.apply(this, args);
+          if (sync) sync();
+          return r;
+        } finally {
+          const s = stats.get(key) ?? { calls: 0, ns: 0n };
+          s.calls++;
+          s.ns += process.hrtime.bigint() - t0;
+          stats.set(key, s);
+        }
+      } finally {
+        depth--;
+      }
+    };
+  }
+  let total;
+  try {
+    const t0 = process.hrtime.bigint();
+    fn(steps);
+    total = Number(process.hrtime.bigint() - t0) / 1e6 / steps;
+  } finally {
+    for (const [key, f] of saved) native[key] = f;
+  }
+  const ops = [...stats]
+    .map(([k, s]) => ({ fn: k, calls_per_step: s.calls / steps, ms_per_step: Number(s.ns) / 1e6 / steps }))
+    .sort((a, b) => b.ms_per_step - a.ms_per_step);
+  const inNative = ops.reduce((a, r) => a + r.ms_per_step, 0);
+  return { ms_per_step: total, outside_native_ms: total - inNative, ops };
+}
+
+/** Lines of a timeNativeCalls result: calls above 0.2% of the step, then the rest. */
+function formatNativeCalls(p) {
+  const pct = (ms) => ((100 * ms) / p.ms_per_step).toFixed(1).padStart(5);
+  return [
+    ...p.ops.filter((r) => r.ms_per_step >= p.ms_per_step / 500).map((r) => `${r.fn.padEnd(28)} ${r.ms_per_step.toFixed(3).padStart(9)} ms ${pct(r.ms_per_step)}%  ${r.calls_per_step} calls`),
+    `${'outside native calls'.padEnd(28)} ${p.outside_native_ms.toFixed(3).padStart(9)} ms ${pct(p.outside_native_ms)}%`,
+  ];
+}
+
+module.exports = { opt, median, startPeer, writeReport, mlpLoop, timeNativeCalls, formatNativeCalls };

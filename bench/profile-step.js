@@ -13,7 +13,7 @@ const { native } = require('../dist/native');
 const { GPTAdamW } = require('../dist/models/gpt/train');
 const { batchOffsets, makeBatch, loadText, SHAKESPEARE } = require('../dist/models/gpt/data');
 
-const { opt, mlpLoop } = require('./common');
+const { opt, mlpLoop, timeNativeCalls, formatNativeCalls } = require('./common');
 const threads = Number(process.env.BENCH_THREADS || 2);
 cg.setNumThreads(threads);
 cg.setDefaultDevice('cpu');
@@ -58,31 +58,12 @@ if (!models[model]) throw new Error(`--model must be one of ${Object.keys(models
 const { what, tokens, step } = models[model]();
 step(0); // warm-up: allocator caches, optimizer state
 
-const stats = new Map();
-for (const key of Object.keys(native)) {
-  const f = native[key];
-  if (typeof f !== 'function') continue;
-  native[key] = function (...args) {
-    const t0 = process.hrtime.bigint();
-    try {
-      return f.apply(this, args);
-    } finally {
-      const s = stats.get(key) ?? { calls: 0, ns: 0n };
-      s.calls++;
-      s.ns += process.hrtime.bigint() - t0;
-      stats.set(key, s);
-    }
-  };
-}
-const t0 = process.hrtime.bigint();
-for (let s = 1; s <= steps; s++) step(s);
-const total = Number(process.hrtime.bigint() - t0) / 1e6 / steps;
-const rows = [...stats].map(([k, s]) => ({ fn: k, calls_per_step: s.calls / steps, ms_per_step: Number(s.ns) / 1e6 / steps })).sort((a, b) => b.ms_per_step - a.ms_per_step);
-const inNative = rows.reduce((a, r) => a + r.ms_per_step, 0);
-const out = { ...what, steps, threads: cg.getNumThreads(), ms_per_step: total, items_per_s: (tokens * 1000) / total, outside_native_ms: total - inNative, ops: rows };
+const prof = timeNativeCalls(native, steps, (n) => {
+  for (let s = 1; s <= n; s++) step(s);
+});
+const out = { ...what, steps, threads: cg.getNumThreads(), ms_per_step: prof.ms_per_step, items_per_s: (tokens * 1000) / prof.ms_per_step, outside_native_ms: prof.outside_native_ms, ops: prof.ops };
 if (process.argv.includes('--json')) console.log(JSON.stringify(out, null, 2));
 else {
-  console.log(`${JSON.stringify(what)}: ${total.toFixed(2)} ms/step, ${Math.round(out.items_per_s)} ${model === 'gpt' ? 'tokens' : 'samples'}/s, ${cg.getNumThreads()} threads`);
-  for (const r of rows.filter((r) => r.ms_per_step >= total / 500)) console.log(`${r.fn.padEnd(28)} ${r.ms_per_step.toFixed(3).padStart(9)} ms ${((100 * r.ms_per_step) / total).toFixed(1).padStart(5)}%  ${r.calls_per_step} calls`);
-  console.log(`${'outside native calls'.padEnd(28)} ${out.outside_native_ms.toFixed(3).padStart(9)} ms ${((100 * out.outside_native_ms) / total).toFixed(1).padStart(5)}%`);
+  console.log(`${JSON.stringify(what)}: ${prof.ms_per_step.toFixed(2)} ms/step, ${Math.round(out.items_per_s)} ${model === 'gpt' ? 'tokens' : 'samples'}/s, ${cg.getNumThreads()} threads`);
+  for (const line of formatNativeCalls(prof)) console.log(line);
 }

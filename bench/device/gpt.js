@@ -8,12 +8,15 @@
 // model FLOPs utilisation (nanoGPT's estimate: 6N + 12 L H Q T FLOPs per token,
 // N without the position embedding) against the bf16 dense peak of an H200
 // (989 TFLOP/s, CUDAGRAD_PEAK_TFLOPS overrides). The vocabulary is padded to
-// 50304 as nanoGPT and llm.c do. Writes $OUT/gpt.json.
+// 50304 as nanoGPT and llm.c do. Then one step with a device wait around each
+// native call: the GPU time per op. Writes $OUT/gpt.json.
 // DEVICE_CHECK_SMALL=1 (the emulated dry run): a 1-layer, 64-wide model.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+
+const { timeNativeCalls, formatNativeCalls } = require('../common');
 
 const pkg = process.env.CUDAGRAD_TEST_PKG || path.join(__dirname, '..', '..', 'dist');
 const cg = require(pkg);
@@ -79,6 +82,14 @@ function cudagradRun() {
   const nParams = m.numParameters();
   const r = { params: nParams, step_ms: (1000 * seconds) / cfg.steps, tokens_per_s: (tokensPerStep * cfg.steps) / seconds, losses: losses.map((l) => l.item()) };
   losses.forEach((l) => l.dispose());
+  // One more step with a device wait around every native call: where the GPU time goes, per op
+  // (the waits add ~10-20 us a call; the timed steps above have none).
+  const { native } = require(path.join(path.dirname(require.resolve(pkg)), 'native'));
+  try {
+    r.profile = timeNativeCalls(native, 1, () => step(cfg.warmup + cfg.steps).dispose(), () => cg.cuda.synchronize());
+  } catch (e) {
+    r.profile_error = String((e && e.stack) || e);
+  }
   return r;
 }
 
@@ -87,6 +98,11 @@ try {
   report.cudagrad = cudagradRun();
   report.cudagrad.mfu = (report.cudagrad.tokens_per_s * flopsPerToken(report.cudagrad.params)) / peak;
   console.log(`  cudagrad GPT ${cfg.nLayer}x${cfg.nEmbd}, B=${cfg.batch} T=${cfg.blockSize}: ${report.cudagrad.step_ms.toFixed(1)} ms/step, ${Math.round(report.cudagrad.tokens_per_s)} tokens/s, MFU ${(100 * report.cudagrad.mfu).toFixed(1)}%`);
+  const prof = report.cudagrad.profile;
+  if (prof) {
+    console.log(`  one step with a device wait around each native call (${prof.ms_per_step.toFixed(1)} ms):`);
+    for (const line of formatNativeCalls(prof).slice(0, 16)) console.log(`    ${line}`);
+  } else console.log(`  per-op profile failed: ${report.cudagrad.profile_error.split('\n')[0]}`);
 } catch (e) {
   report.cudagrad = { error: String((e && e.stack) || e) };
   console.log(`  cudagrad GPT failed: ${report.cudagrad.error.split('\n')[0]}`);
