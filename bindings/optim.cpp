@@ -1,8 +1,12 @@
 // Bindings for the optimizer updates (in place; return undefined):
 // sgdStep(param, grad, buf | null, lr, momentum, dampening, weightDecay, nesterov, first),
 // adamStep(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step, decoupled),
+// adamStepMulti([params], [grads], [m], [v], [steps], [weightDecays], lr, beta1, beta2, eps, decoupled,
+//   clipMaxNorm | null),
 // gradNorm([tensors]) -> number, clipGradNorm([tensors], maxNorm) -> number.
 #include "../native/dispatch/optim.h"
+
+#include <cmath>
 
 #include "handle.h"
 #include "registry.h"
@@ -48,6 +52,41 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+std::vector<double> number_list(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (i >= info.Length() || !info[i].IsArray()) throw_type_error(op, ": ", name, " must be an array of numbers");
+  Napi::Array a = info[i].As<Napi::Array>();
+  std::vector<double> out;
+  for (uint32_t k = 0; k < a.Length(); ++k) {
+    Napi::Value v = a.Get(k);
+    if (!v.IsNumber()) throw_type_error(op, ": ", name, "[", k, "] must be a number");
+    out.push_back(v.As<Napi::Number>().DoubleValue());
+  }
+  return out;
+}
+
+Napi::Value AdamStepMulti(const Napi::CallbackInfo& info) {
+  dispatch::AdamOptions o;
+  o.decoupled = info[10].ToBoolean();
+  const char* op = o.decoupled ? "cudagrad.adamwStep (multi-tensor)" : "cudagrad.adamStep (multi-tensor)";
+  auto params = tensor_list(info, 0, op), grads = tensor_list(info, 1, op), ms = tensor_list(info, 2, op),
+       vs = tensor_list(info, 3, op);
+  auto steps = number_list(info, 4, op, "steps"), decays = number_list(info, 5, op, "weightDecays");
+  size_t n = params.size();
+  if (grads.size() != n || ms.size() != n || vs.size() != n || steps.size() != n || decays.size() != n)
+    throw_range_error(op, ": params, grads, m, v, steps and weightDecays must have one entry per parameter, got ", n,
+                      ", ", grads.size(), ", ", ms.size(), ", ", vs.size(), ", ", steps.size(), " and ",
+                      decays.size());
+  o.lr = number_arg(info, 6, op, "lr");
+  o.beta1 = number_arg(info, 7, op, "beta1");
+  o.beta2 = number_arg(info, 8, op, "beta2");
+  o.eps = number_arg(info, 9, op, "eps");
+  double clip = info[11].IsNull() || info[11].IsUndefined() ? std::nan("") : number_arg(info, 11, op, "maxNorm");
+  std::vector<dispatch::AdamItem> items(n);
+  for (size_t i = 0; i < n; ++i) items[i] = {params[i], grads[i], ms[i], vs[i], steps[i], decays[i]};
+  dispatch::adam_step_multi(items, o, clip);
+  return info.Env().Undefined();
+}
+
 Napi::Value GradNorm(const Napi::CallbackInfo& info) {
   const char* op = "cudagrad.gradNorm";
   return Napi::Number::New(info.Env(), dispatch::grad_norm(op, tensor_list(info, 0, op)));
@@ -64,6 +103,7 @@ Napi::Value ClipGradNorm(const Napi::CallbackInfo& info) {
 
 CG_EXPORT("sgdStep", SgdStep);
 CG_EXPORT("adamStep", AdamStep);
+CG_EXPORT("adamStepMulti", AdamStepMulti);
 CG_EXPORT("gradNorm", GradNorm);
 CG_EXPORT("clipGradNorm", ClipGradNorm);
 

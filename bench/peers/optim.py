@@ -5,6 +5,16 @@ import torch
 
 def make(lib, peer, p):
     n = p["n"]
+    if lib == "torch" and peer == "adamw_clip":
+        ws = [torch.randn(s, requires_grad=True) for s in p["shapes"]]
+        for w in ws:
+            w.grad = torch.randn(w.shape) * 0.1
+        opt = torch.optim.AdamW(ws, lr=1e-4)
+
+        def step():
+            torch.nn.utils.clip_grad_norm_(ws, 1.0)
+            opt.step()
+        return step
     if lib == "torch":
         w = torch.randn(n, requires_grad=True)
         w.grad = torch.randn(n)

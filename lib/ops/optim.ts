@@ -47,6 +47,7 @@ type H = NativeHandle;
 const nat = ops<{
   sgdStep(p: H, g: H, buf: H | null, lr: number, momentum: number, dampening: number, wd: number, nesterov: boolean, first: boolean): void;
   adamStep(p: H, g: H, m: H, v: H, lr: number, b1: number, b2: number, eps: number, wd: number, step: number, decoupled: boolean): void;
+  adamStepMulti(p: H[], g: H[], m: H[], v: H[], steps: number[], wds: number[], lr: number, b1: number, b2: number, eps: number, decoupled: boolean, clip: number | null): void;
   gradNorm(ts: H[]): number;
   clipGradNorm(ts: H[], maxNorm: number, read: boolean): number;
 }>();
@@ -102,6 +103,40 @@ export function adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts
 /** One AdamW update (decoupled weight decay, default 1e-2) of param, m and v, in place. */
 export function adamwStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts: AdamOptions): void {
   adam('cudagrad.adamwStep', true, param, grad, m, v, opts);
+}
+
+/** One parameter of adamStepMulti: its tensors, step count (after this update) and weight decay. */
+export interface AdamMultiItem {
+  param: Tensor;
+  grad: Tensor;
+  m: Tensor;
+  v: Tensor;
+  step: number;
+  weightDecay: number;
+}
+
+/**
+ * @internal Adam (AdamW when decoupled) over many parameters in one native
+ * call (one launch per 24 tensors on CUDA). clipNorm: clip the gradients by
+ * their global norm first, as clipGradNorm would, but fused into the update
+ * (the gradients themselves are not modified). What optim.Adam / AdamW run.
+ */
+export function adamStepMulti(items: AdamMultiItem[], o: { lr: number; beta1: number; beta2: number; eps: number }, decoupled: boolean, clipNorm: number | null): void {
+  const fn = decoupled ? 'cudagrad.adamwStep' : 'cudagrad.adamStep';
+  nat.adamStepMulti(
+    items.map((it, i) => arg(fn, it.param, `params[${i}]`)),
+    items.map((it, i) => arg(fn, it.grad, `grads[${i}]`)),
+    items.map((it, i) => arg(fn, it.m, `m[${i}]`)),
+    items.map((it, i) => arg(fn, it.v, `v[${i}]`)),
+    items.map((it) => it.step),
+    items.map((it) => it.weightDecay),
+    o.lr,
+    o.beta1,
+    o.beta2,
+    o.eps,
+    decoupled,
+    clipNorm,
+  );
 }
 
 function handles(fn: string, tensors: unknown): H[] {

@@ -1,11 +1,13 @@
 // optim.Adam and optim.AdamW: torch 1.13's rules (bias-corrected moments;
 // Adam adds L2 weight decay to the gradient, AdamW decays the weights
-// directly) with the fused native adamStep / adamwStep. Moments m and v are
+// directly). step() updates every parameter in one native call (adamStepMulti:
+// one CUDA launch per 24 tensors, the global-norm clip fused in); the per-
+// parameter adamStep / adamwStep give the same numbers. Moments m and v are
 // created on a parameter's first step.
 import { checkOptions } from '../errors';
-import { adamStep, adamwStep } from '../ops/optim';
+import { adamStep, adamStepMulti, adamwStep } from '../ops/optim';
 import { Tensor } from '../tensor';
-import { BaseOptions, hyper, Hyper, Optimizer } from './optimizer';
+import { BaseOptions, hyper, Hyper, Optimizer, Update } from './optimizer';
 
 export interface AdamOptions extends BaseOptions {
   /** default 1e-3. */
@@ -48,9 +50,23 @@ abstract class AdamBase extends Optimizer {
     this.weightDecay = hyper(fn, o.weightDecay, 'weightDecay', this.decoupled ? 0.01 : 0);
   }
 
+  /** The weight decay of parameter p (default: weightDecay for every parameter). */
+  protected weightDecayOf(_p: Tensor): number {
+    return this.weightDecay;
+  }
+
   protected update(p: Tensor, g: Tensor, slots: Map<string, Tensor>, step: number): void {
-    const o = { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, step };
+    const o = { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecayOf(p), step };
     (this.decoupled ? adamwStep : adamStep)(p, g, slots.get('m')!, slots.get('v')!, o);
+  }
+
+  // Every parameter in one native call, the global-norm clip fused in (the
+  // gradients are read once and not rewritten); the same numbers as
+  // clipGradNorm then update() per parameter.
+  protected updateAll(all: Update[], clipNorm: number | null): boolean {
+    const items = all.map((u) => ({ param: u.p, grad: u.g, m: u.slots.get('m')!, v: u.slots.get('v')!, step: u.step, weightDecay: this.weightDecayOf(u.p) }));
+    adamStepMulti(items, { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps }, this.decoupled, clipNorm);
+    return true;
   }
 }
 

@@ -3,7 +3,9 @@
 // per-parameter step counts and state tensors ("slots": momentum buffers,
 // moments), created on a parameter's first update and kept out of tidy()
 // scopes. step() updates, in place, every parameter that has a gradient, with
-// the fused native kernels; an optional global-norm clip runs first.
+// the fused native kernels; an optional global-norm clip runs first (Adam and
+// AdamW: fused into one multi-tensor update that leaves .grad unchanged; SGD:
+// clipGradNorm on the gradients, then the update).
 // stateDict() / loadStateDict() carry the step counts, the hyperparameters and
 // the slots, so a resumed run continues bit for bit.
 import { zeros } from '../creation';
@@ -17,6 +19,22 @@ import { Tensor } from '../tensor';
 
 export type Hyper = Record<string, number | boolean>;
 
+/** A parameter to update: its gradient, state slots and step count (after this update). */
+export interface Update {
+  p: Tensor;
+  g: Tensor;
+  slots: Map<string, Tensor>;
+  step: number;
+  first: boolean;
+}
+
+interface UpdateItem {
+  p: Tensor;
+  g: Tensor;
+  i: number;
+  first: boolean;
+}
+
 export interface OptimizerStateDict {
   /** 'SGD', 'Adam' or 'AdamW'. */
   type: string;
@@ -29,7 +47,11 @@ export interface OptimizerStateDict {
 }
 
 export interface BaseOptions {
-  /** Clip the gradients' global L2 norm to this before each step (default: no clipping). */
+  /**
+   * Clip the gradients' global L2 norm to this before each step (default: no
+   * clipping). The update uses the clipped gradients; Adam and AdamW leave
+   * `.grad` as backward computed it, SGD scales `.grad` in place.
+   */
   globalClipNorm?: number | null;
 }
 
@@ -98,23 +120,38 @@ export abstract class Optimizer {
 
   /** One update of every parameter that has a gradient. */
   step(): void {
-    // The norm is not needed here: no read-back, so no host sync on CUDA.
-    if (this.globalClipNorm !== null) clipGradNorm(this.#params, this.globalClipNorm, { returnNorm: false });
+    const fn = `${this.#fn}.step`;
     const lr = this.lr;
-    if (typeof lr !== 'number' || !(lr >= 0) || !Number.isFinite(lr)) throw rangeError(`${this.#fn}.step`, `lr must be a finite number >= 0, got ${describe(lr)}`);
+    if (typeof lr !== 'number' || !(lr >= 0) || !Number.isFinite(lr)) throw rangeError(fn, `lr must be a finite number >= 0, got ${describe(lr)}`);
+    const items: UpdateItem[] = [];
+    this.#params.forEach((p, i) => {
+      const g = p.grad;
+      if (!g) return;
+      if (shapeStr(g.shape) !== shapeStr(p.shape)) throw rangeError(fn, `params[${i}] has shape ${shapeStr(p.shape)} but its grad has shape ${shapeStr(g.shape)}`);
+      items.push({ p, g, i, first: this.#steps[i] === 0 });
+    });
     noGrad(() => {
-      this.#params.forEach((p, i) => {
-        const g = p.grad;
-        if (!g) return;
-        if (shapeStr(g.shape) !== shapeStr(p.shape))
-          throw rangeError(`${this.#fn}.step`, `params[${i}] has shape ${shapeStr(p.shape)} but its grad has shape ${shapeStr(g.shape)}`);
-        const first = this.#steps[i] === 0;
-        if (first) for (const s of this.slotNames) this.#slots[i].set(s, keep(zeros(p.shape, { device: p.device })));
-        this.#steps[i]++;
-        this.update(p, g, this.#slots[i], this.#steps[i], first);
-      });
+      for (const it of items) {
+        if (it.first) for (const s of this.slotNames) this.#slots[it.i].set(s, keep(zeros(it.p.shape, { device: it.p.device })));
+        this.#steps[it.i]++;
+      }
+      const all = items.map((it) => ({ p: it.p, g: it.g, slots: this.#slots[it.i], step: this.#steps[it.i], first: it.first }));
+      // The norm is not read back here: no host sync on CUDA.
+      if (!this.updateAll(all, this.globalClipNorm)) {
+        if (this.globalClipNorm !== null) clipGradNorm(this.#params, this.globalClipNorm, { returnNorm: false });
+        for (const u of all) this.update(u.p, u.g, u.slots, u.step, u.first);
+      }
     });
     this.iterations++;
+  }
+
+  /**
+   * Updates every parameter of `all` at once (clipping the gradients by their
+   * global norm first when clipNorm is not null), or returns false to have
+   * step() clip and call update() per parameter.
+   */
+  protected updateAll(_all: Update[], _clipNorm: number | null): boolean {
+    return false;
   }
 
   /** Updates p in place from its gradient and slots; step counts from 1. */

@@ -31,7 +31,28 @@ void sgd_step(float* param, const float* grad, float* momentum_buf, int64_t n, f
 
 void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, const AdamScalars& s) {
   auto fn = CG_SIMD_PICK(optim_k::adam_step);
-  parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) { fn(param + lo, grad + lo, m + lo, v + lo, hi - lo, s); });
+  parallel_for(n, kGrain,
+               [&](int64_t lo, int64_t hi) { fn(param + lo, grad + lo, m + lo, v + lo, hi - lo, s, false, 1.f); });
+}
+
+void adam_step_multi(const AdamTensor* ts, int64_t count, const double* sumsq, double max_norm) {
+  // clip_scale's factor and rule: scale unless coef >= 1 (a NaN norm scales by NaN).
+  double coef = sumsq ? max_norm / (std::sqrt(*sumsq) + 1e-6) : 1.0;
+  bool scale = !(coef >= 1);
+  float gs = static_cast<float>(coef);
+  auto fn = CG_SIMD_PICK(optim_k::adam_step);
+  // One parallel loop over the tensors laid end to end (one pool dispatch, not one per tensor).
+  std::vector<int64_t> start(static_cast<size_t>(count) + 1, 0);
+  for (int64_t k = 0; k < count; ++k) start[k + 1] = start[k] + std::max<int64_t>(ts[k].n, 0);
+  parallel_for(start[count], kGrain, [&](int64_t lo, int64_t hi) {
+    int64_t k = std::upper_bound(start.begin(), start.end(), lo) - start.begin() - 1;
+    for (; lo < hi; ++k) {
+      const AdamTensor& t = ts[k];
+      int64_t a = lo - start[k], b = std::min(hi, start[k + 1]) - start[k];
+      if (b > a) fn(t.param + a, t.grad + a, t.m + a, t.v + a, b - a, t.s, scale, gs);
+      lo = start[k] + b;
+    }
+  });
 }
 
 void sum_squares(double* out, const float* inp, int64_t n, bool accumulate) {

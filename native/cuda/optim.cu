@@ -4,6 +4,8 @@
 // fmaf where they use fma; IEEE sqrt and division, the nvcc defaults); other
 // products may be fused differently by each compiler, so CPU and CUDA agree to
 // rounding, not bit for bit.
+// adam_step_multi: the same update over a list of tensors, a launch per 24
+// (blockIdx.y = tensor), clipping fused in (the factor read from *sumsq).
 // sum_squares: two stages, deterministic: per-block double partials (the grid
 // depends on n only), then one block adds them in a fixed tree into *out (+=
 // with accumulate) -- *out stays on the device. clip_scale reads the summed
@@ -88,6 +90,41 @@ __global__ void adam_kernel(float* param, const float* grad, float* m, float* v,
     adam_one(param[i], grad[i], m[i], v[i], s);
 }
 
+// adam_step_multi: up to kAdamMultiTensors tensors a launch, passed by value;
+// blockIdx.y picks the tensor, blockIdx.x strides over it as adam_kernel.
+constexpr int kAdamMultiTensors = 24;  // 24 x 80 bytes: well inside the 4 KiB of kernel parameters
+struct AdamMultiArgs {
+  AdamTensor t[kAdamMultiTensors];
+  const double* sumsq;  // null: no clipping
+  double max_norm;
+};
+
+__global__ void adam_multi_kernel(AdamMultiArgs a) {
+  const AdamTensor& t = a.t[blockIdx.y];
+  // clip_scale's factor and rule: scale unless coef >= 1 (a NaN norm scales by NaN).
+  const double coef = a.sumsq ? a.max_norm / (sqrt(*a.sumsq) + 1e-6) : 1.0;
+  const bool scale = !(coef >= 1);
+  const float gs = static_cast<float>(coef);
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  const int64_t n4 = t.n / 4;
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += stride) {
+    float4 p = reinterpret_cast<float4*>(t.param)[i];
+    float4 g = reinterpret_cast<const float4*>(t.grad)[i];
+    float4 mm = reinterpret_cast<float4*>(t.m)[i];
+    float4 vv = reinterpret_cast<float4*>(t.v)[i];
+    if (scale) g = make_float4(g.x * gs, g.y * gs, g.z * gs, g.w * gs);
+    adam_one(p.x, g.x, mm.x, vv.x, t.s);
+    adam_one(p.y, g.y, mm.y, vv.y, t.s);
+    adam_one(p.z, g.z, mm.z, vv.z, t.s);
+    adam_one(p.w, g.w, mm.w, vv.w, t.s);
+    reinterpret_cast<float4*>(t.param)[i] = p;
+    reinterpret_cast<float4*>(t.m)[i] = mm;
+    reinterpret_cast<float4*>(t.v)[i] = vv;
+  }
+  for (int64_t i = n4 * 4 + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < t.n; i += stride)
+    adam_one(t.param[i], scale ? t.grad[i] * gs : t.grad[i], t.m[i], t.v[i], t.s);
+}
+
 // Stage 1: partial[blockIdx] = sum of squares of this block's grid-stride share, in double.
 __global__ void sum_squares_partial_kernel(double* partial, const float* inp, int64_t n) {
   __shared__ double sh[32];
@@ -145,6 +182,24 @@ void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, c
   if (n <= 0) return;
   LAUNCH(adam_kernel, grid_for((n + 3) / 4, kThreads), kThreads, 0, stream())(param, grad, m, v, n, s);
   gpu::check_last_launch(s.decoupled ? "adamwStep" : "adamStep");
+}
+
+void adam_step_multi(const AdamTensor* ts, int64_t count, const double* sumsq, double max_norm) {
+  for (int64_t k0 = 0; k0 < count; k0 += kAdamMultiTensors) {
+    AdamMultiArgs a{};
+    a.sumsq = sumsq;
+    a.max_norm = max_norm;
+    int used = 0;
+    int64_t most = 0;
+    for (int64_t k = k0; k < count && k < k0 + kAdamMultiTensors; ++k) {
+      if (ts[k].n <= 0) continue;
+      a.t[used++] = ts[k];
+      most = ts[k].n > most ? ts[k].n : most;
+    }
+    if (!used) continue;
+    LAUNCH(adam_multi_kernel, dim3(grid_for((most + 3) / 4, kThreads), used), kThreads, 0, stream())(a);
+    gpu::check_last_launch("adamStep (multi-tensor)");
+  }
 }
 
 void sum_squares(double* out, const float* inp, int64_t n, bool accumulate) {

@@ -62,9 +62,9 @@ void sgd_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl*
                static_cast<float>(o.weight_decay), o.nesterov, o.first);
 }
 
-void adam_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl& m, const TensorImpl& v,
-               const AdamOptions& o) {
-  const char* op = o.decoupled ? "cudagrad.adamwStep" : "cudagrad.adamStep";
+namespace {
+
+void check_adam(const char* op, const AdamOptions& o) {
   check_nonneg(op, o.lr, "lr");
   check_nonneg(op, o.eps, "eps");
   check_nonneg(op, o.weight_decay, "weightDecay");
@@ -72,7 +72,9 @@ void adam_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl
   check_beta(op, o.beta2, "beta2");
   if (!(o.step >= 1 && std::trunc(o.step) == o.step && o.step <= 9007199254740991.0))
     throw_range_error(op, ": step must be an integer >= 1 (the step count after this update), got ", o.step);
-  check_state(op, {{&param, "param"}, {&grad, "grad"}, {&m, "m"}, {&v, "v"}});
+}
+
+AdamScalars adam_scalars(const AdamOptions& o) {
   AdamScalars s;
   s.beta1 = static_cast<float>(o.beta1);
   s.beta2 = static_cast<float>(o.beta2);
@@ -84,8 +86,18 @@ void adam_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl
   s.bc2_sqrt = static_cast<float>(std::sqrt(1 - std::pow(o.beta2, o.step)));
   s.decay = static_cast<float>(1 - o.lr * o.weight_decay);
   s.decoupled = o.decoupled;
+  return s;
+}
+
+}  // namespace
+
+void adam_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl& m, const TensorImpl& v,
+               const AdamOptions& o) {
+  const char* op = o.decoupled ? "cudagrad.adamwStep" : "cudagrad.adamStep";
+  check_adam(op, o);
+  check_state(op, {{&param, "param"}, {&grad, "grad"}, {&m, "m"}, {&v, "v"}});
   CG_ON_DEVICE(param.device(), adam_step, param.data_as<float>(), grad.data_as<float>(), m.data_as<float>(),
-               v.data_as<float>(), param.numel(), s);
+               v.data_as<float>(), param.numel(), adam_scalars(o));
 }
 
 namespace {
@@ -120,6 +132,37 @@ double read_total(const char* op, const TensorImpl& acc) {
 }
 
 }  // namespace
+
+void adam_step_multi(const std::vector<AdamItem>& items, const AdamOptions& o, double clip_max_norm) {
+  const char* op = o.decoupled ? "cudagrad.adamwStep (multi-tensor)" : "cudagrad.adamStep (multi-tensor)";
+  bool clip = !std::isnan(clip_max_norm);
+  if (clip && !(clip_max_norm >= 0)) throw_range_error(op, ": maxNorm must be a number >= 0, got ", clip_max_norm);
+  if (items.empty()) return;
+  std::vector<AdamTensor> ts;
+  std::vector<const TensorImpl*> grads;
+  ts.reserve(items.size());
+  grads.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const AdamItem& it = items[i];
+    AdamOptions oi = o;
+    oi.step = it.step;
+    oi.weight_decay = it.weight_decay;
+    std::string at = cat(" (tensor ", i, ")");
+    check_adam(cat(op, at).c_str(), oi);
+    check_state(cat(op, at).c_str(), {{it.param, "param"}, {it.grad, "grad"}, {it.m, "m"}, {it.v, "v"}});
+    if (it.param->device() != items[0].param->device())
+      throw_type_error(op, ": expected all tensors on one device, got ", items[0].param->device().str(),
+                       " (tensor 0) and ", it.param->device().str(), " (tensor ", i, ")");
+    ts.push_back({it.param->data_as<float>(), it.grad->data_as<float>(), it.m->data_as<float>(),
+                  it.v->data_as<float>(), it.param->numel(), adam_scalars(oi)});
+    grads.push_back(it.grad);
+  }
+  // The global norm's sum of squares stays where the tensors live (no host sync on CUDA).
+  TensorPtr acc = clip ? sum_squares_on_device(op, grads) : nullptr;
+  const double* total = acc ? reinterpret_cast<const double*>(acc->data_as<float>()) : nullptr;
+  CG_ON_DEVICE(items[0].param->device(), adam_step_multi, ts.data(), static_cast<int64_t>(ts.size()), total,
+               clip ? clip_max_norm : 0.0);
+}
 
 double grad_norm(const char* op, const std::vector<const TensorImpl*>& grads) {
   check_grads(op, grads);

@@ -28,6 +28,15 @@ struct AdamOptions {
 void sgd_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl* momentum_buf, const SgdOptions& o);
 void adam_step(const TensorImpl& param, const TensorImpl& grad, const TensorImpl& m, const TensorImpl& v,
                const AdamOptions& o);
+// Adam / AdamW over many parameters in one call: the same lr, betas and eps,
+// each parameter its own step count and weight decay. clip_max_norm >= 0 clips
+// the gradients by their global norm first (clip_grad_norm's numbers, fused
+// into the update: the gradients themselves are left as they are); NaN: none.
+struct AdamItem {
+  const TensorImpl *param, *grad, *m, *v;
+  double step, weight_decay;
+};
+void adam_step_multi(const std::vector<AdamItem>& items, const AdamOptions& o, double clip_max_norm);
 double grad_norm(const char* op, const std::vector<const TensorImpl*>& grads);
 // read = false skips reading the norm back (no host sync on CUDA) and returns NaN.
 double clip_grad_norm(const std::vector<const TensorImpl*>& grads, double max_norm, bool read = true);

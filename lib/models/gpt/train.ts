@@ -35,15 +35,8 @@ export class GPTAdamW extends AdamW {
     super(params, opts);
     this.#noDecay = new Set(params.filter((p) => p.ndim < 2));
   }
-  protected update(p: Tensor, g: Tensor, slots: Map<string, Tensor>, step: number): void {
-    if (!this.#noDecay.has(p)) return super.update(p, g, slots, step);
-    const wd = this.weightDecay;
-    this.weightDecay = 0;
-    try {
-      super.update(p, g, slots, step);
-    } finally {
-      this.weightDecay = wd;
-    }
+  protected weightDecayOf(p: Tensor): number {
+    return this.#noDecay.has(p) ? 0 : this.weightDecay;
   }
 }
 
