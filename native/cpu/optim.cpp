@@ -67,6 +67,11 @@ void sum_squares(double* out, const float* inp, int64_t n, bool accumulate) {
   out[0] = accumulate ? out[0] + total : total;
 }
 
+void sum_squares_multi(double* out, const float* const* inps, const int64_t* ns, int64_t count) {
+  if (count == 0) out[0] = 0;
+  for (int64_t k = 0; k < count; ++k) sum_squares(out, inps[k], ns[k], k > 0);
+}
+
 void clip_scale(float* x, int64_t n, const double* sumsq, double max_norm) {
   double coef = max_norm / (std::sqrt(*sumsq) + 1e-6);
   if (coef >= 1) return;

@@ -125,32 +125,69 @@ __global__ void adam_multi_kernel(AdamMultiArgs a) {
     adam_one(t.param[i], scale ? t.grad[i] * gs : t.grad[i], t.m[i], t.v[i], t.s);
 }
 
-// Stage 1: partial[blockIdx] = sum of squares of this block's grid-stride share, in double.
-__global__ void sum_squares_partial_kernel(double* partial, const float* inp, int64_t n) {
-  __shared__ double sh[32];
-  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+// Stage 1: the sum of squares of block `bid`'s grid-stride share (of nblocks) of inp, in double.
+__device__ __forceinline__ double sumsq_share(const float* inp, int64_t n, int64_t bid, int64_t nblocks, double* sh) {
+  const int64_t stride = nblocks * blockDim.x;
   const int64_t n4 = n / 4;
   double s = 0;
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += stride) {
+  for (int64_t i = bid * blockDim.x + threadIdx.x; i < n4; i += stride) {
     float4 x = reinterpret_cast<const float4*>(inp)[i];
     s = fma(static_cast<double>(x.x), static_cast<double>(x.x), s);
     s = fma(static_cast<double>(x.y), static_cast<double>(x.y), s);
     s = fma(static_cast<double>(x.z), static_cast<double>(x.z), s);
     s = fma(static_cast<double>(x.w), static_cast<double>(x.w), s);
   }
-  for (int64_t i = n4 * 4 + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+  for (int64_t i = n4 * 4 + bid * blockDim.x + threadIdx.x; i < n; i += stride)
     s = fma(static_cast<double>(inp[i]), static_cast<double>(inp[i]), s);
-  s = block_sum(s, sh);
+  return block_sum(s, sh);
+}
+
+__global__ void sum_squares_partial_kernel(double* partial, const float* inp, int64_t n) {
+  __shared__ double sh[32];
+  double s = sumsq_share(inp, n, blockIdx.x, gridDim.x, sh);
   if (threadIdx.x == 0) partial[blockIdx.x] = s;
 }
 
-// Stage 2 (one block): *out (+)= sum of the partials, fixed order.
-__global__ void sum_squares_final_kernel(double* out, const double* partial, int nparts, bool accumulate) {
-  __shared__ double sh[32];
+// Stage 2 (one block): the partials' sum, fixed order.
+__device__ __forceinline__ double sum_partials(const double* partial, int nparts, double* sh) {
   double s = 0;
   for (int i = threadIdx.x; i < nparts; i += blockDim.x) s += partial[i];
-  s = block_sum(s, sh);
+  return block_sum(s, sh);
+}
+
+__global__ void sum_squares_final_kernel(double* out, const double* partial, int nparts, bool accumulate) {
+  __shared__ double sh[32];
+  double s = sum_partials(partial, nparts, sh);
   if (threadIdx.x == 0) out[0] = accumulate ? out[0] + s : s;
+}
+
+// sum_squares_multi: both stages for up to kSumMultiTensors tensors a launch
+// (blockIdx.y = tensor; each tensor keeps its own block count, so the partials
+// and their order -- and the bits -- are sum_squares's, tensor after tensor).
+constexpr int kSumMultiTensors = 64;
+struct SumSqMultiArgs {
+  const float* inp[kSumMultiTensors];
+  int64_t n[kSumMultiTensors];
+  int blocks[kSumMultiTensors];
+  int part_off[kSumMultiTensors];
+  int count;
+  double* partial;
+};
+
+__global__ void sum_squares_multi_partial_kernel(SumSqMultiArgs a) {
+  __shared__ double sh[32];
+  const int t = blockIdx.y;
+  if (static_cast<int>(blockIdx.x) >= a.blocks[t]) return;  // uniform per block
+  double s = sumsq_share(a.inp[t], a.n[t], blockIdx.x, a.blocks[t], sh);
+  if (threadIdx.x == 0) a.partial[a.part_off[t] + blockIdx.x] = s;
+}
+
+__global__ void sum_squares_multi_final_kernel(double* out, SumSqMultiArgs a, bool accumulate) {
+  __shared__ double sh[32];
+  // 0.0 + s is s (a sum of squares is never -0): the same additions as sum_squares per tensor.
+  double acc = accumulate ? out[0] : 0.0;
+  for (int t = 0; t < a.count; ++t) acc += sum_partials(a.partial + a.part_off[t], a.blocks[t], sh);
+  if (threadIdx.x == 0) out[0] = acc;
 }
 
 __global__ void clip_scale_kernel(float* x, int64_t n, const double* sumsq, double max_norm) {
@@ -212,6 +249,31 @@ void sum_squares(double* out, const float* inp, int64_t n, bool accumulate) {
   }
   LAUNCH(sum_squares_final_kernel, 1, kThreads, 0, stream())(out, part.as<double>(), blocks, accumulate);
   gpu::check_last_launch("gradNorm");
+}
+
+void sum_squares_multi(double* out, const float* const* inps, const int64_t* ns, int64_t count) {
+  for (int64_t k0 = 0; k0 < count; k0 += kSumMultiTensors) {
+    SumSqMultiArgs a{};
+    int parts = 0, most = 0;
+    for (int64_t k = k0; k < count && k < k0 + kSumMultiTensors; ++k, ++a.count) {
+      int64_t want = (ns[k] + kSumPerBlock - 1) / kSumPerBlock;
+      int blocks = static_cast<int>(want < kSumBlocksMax ? want : kSumBlocksMax);
+      a.inp[a.count] = inps[k];
+      a.n[a.count] = ns[k];
+      a.blocks[a.count] = blocks;
+      a.part_off[a.count] = parts;
+      parts += blocks;
+      most = blocks > most ? blocks : most;
+    }
+    Scratch part(static_cast<size_t>(parts > 0 ? parts : 1) * sizeof(double));
+    a.partial = part.as<double>();
+    if (most > 0) {
+      LAUNCH(sum_squares_multi_partial_kernel, dim3(most, a.count), kThreads, 0, stream())(a);
+      gpu::check_last_launch("gradNorm");
+    }
+    LAUNCH(sum_squares_multi_final_kernel, 1, kThreads, 0, stream())(out, a, k0 > 0);
+    gpu::check_last_launch("gradNorm");
+  }
 }
 
 void clip_scale(float* x, int64_t n, const double* sumsq, double max_norm) {

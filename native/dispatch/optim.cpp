@@ -119,8 +119,13 @@ void check_grads(const char* op, const std::vector<const TensorImpl*>& grads) {
 TensorPtr sum_squares_on_device(const char* op, const std::vector<const TensorImpl*>& grads) {
   TensorPtr acc = empty(op, {2}, DType::Float32, grads[0]->device());
   double* total = reinterpret_cast<double*>(acc->data_as<float>());
-  for (size_t i = 0; i < grads.size(); ++i)
-    CG_ON_DEVICE(grads[i]->device(), sum_squares, total, grads[i]->data_as<float>(), grads[i]->numel(), i > 0);
+  std::vector<const float*> ptrs;
+  std::vector<int64_t> ns;
+  for (const TensorImpl* g : grads) {
+    ptrs.push_back(g->data_as<float>());
+    ns.push_back(g->numel());
+  }
+  CG_ON_DEVICE(grads[0]->device(), sum_squares_multi, total, ptrs.data(), ns.data(), static_cast<int64_t>(ptrs.size()));
   return acc;
 }
 

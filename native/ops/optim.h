@@ -22,6 +22,9 @@
 // sum_squares: out (1) = sum inp^2 (accumulate: out += ...), in double, for
 //   the global gradient norm; `out` is in the device's memory (a host double
 //   on the CPU), so the CUDA path accumulates over tensors without a sync.
+// sum_squares_multi: out (1) = the sum over `count` tensors, the same numbers
+//   as sum_squares on each in turn (accumulating after the first); on CUDA two
+//   launches per 64 tensors instead of two per tensor.
 // clip_scale: gradient clipping with the factor computed where `sumsq` lives
 //   (no host round trip on CUDA): coef = max_norm / (sqrt(*sumsq) + 1e-6),
 //   and x *= float(coef) in place unless coef >= 1 (NaN / inf norms give
@@ -52,6 +55,7 @@ void sgd_step(float* param, const float* grad, float* momentum_buf, int64_t n, f
 void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, const AdamScalars& s);
 void adam_step_multi(const AdamTensor* ts, int64_t count, const double* sumsq, double max_norm);
 void sum_squares(double* out, const float* inp, int64_t n, bool accumulate);
+void sum_squares_multi(double* out, const float* const* inps, const int64_t* ns, int64_t count);
 void clip_scale(float* x, int64_t n, const double* sumsq, double max_norm);
 }  // namespace cg::cpu
 
@@ -61,5 +65,6 @@ void sgd_step(float* param, const float* grad, float* momentum_buf, int64_t n, f
 void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, const AdamScalars& s);
 void adam_step_multi(const AdamTensor* ts, int64_t count, const double* sumsq, double max_norm);
 void sum_squares(double* out, const float* inp, int64_t n, bool accumulate);
+void sum_squares_multi(double* out, const float* const* inps, const int64_t* ns, int64_t count);
 void clip_scale(float* x, int64_t n, const double* sumsq, double max_norm);
 }  // namespace cg::cuda

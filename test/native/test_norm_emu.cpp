@@ -201,4 +201,67 @@ TEST(norm_emu_embedding_and_sum_squares_same_bits_in_every_schedule) {
   check_close(got, concat(out, dw), 1e-5f, 1e-5f);
 }
 
+// The batched sum of squares (two launches per 64 tensors) gives sum_squares's
+// bits, tensor after tensor: 70 tensors (two chunks), empty ones, one over
+// several blocks, float4 tails. Also the fused-clip multi-tensor Adam against
+// clip_scale then adam_step per tensor.
+TEST(norm_emu_multi_tensor_sum_squares_and_adam_same_bits_as_per_tensor) {
+  std::vector<Vec> xs;
+  for (int k = 0; k < 70; ++k) xs.push_back(rnd(k == 5 ? 20000 : (k % 9 == 4 ? 0 : 1 + (k * 37) % 133), 100 + k, -2, 2));
+  Vec got = every_order([&] {
+    Dev m;
+    std::vector<const float*> ptrs;
+    std::vector<int64_t> ns;
+    for (const Vec& x : xs) {
+      ptrs.push_back(m.put(x));
+      ns.push_back(static_cast<int64_t>(x.size()));
+    }
+    double* one = reinterpret_cast<double*>(m.zeros(2));
+    double* multi = reinterpret_cast<double*>(m.zeros(2));
+    for (size_t k = 0; k < xs.size(); ++k) cg::cuda::sum_squares(one, ptrs[k], ns[k], k > 0);
+    cg::cuda::sum_squares_multi(multi, ptrs.data(), ns.data(), static_cast<int64_t>(ptrs.size()));
+    // Adam: tensors 0..29 (two launches of 24), gradients = xs, clipped to norm 1.
+    const int T = 30;
+    cg::AdamScalars s{0.9f, 0.99f, 0.1f, 0.01f, 1e-8f, 0.1f, 0.01f, 0.3f, 0.999f, true};
+    std::vector<cg::AdamTensor> ts;
+    std::vector<float*> p1, m1, v1;
+    double* sub = reinterpret_cast<double*>(m.zeros(2));
+    cg::cuda::sum_squares_multi(sub, ptrs.data(), ns.data(), T);
+    for (int k = 0; k < T; ++k) {
+      Vec p = rnd(xs[k].size(), 500 + k, -1, 1), mv = rnd(xs[k].size(), 600 + k, -0.1f, 0.1f), vv = rnd(xs[k].size(), 700 + k, 0, 0.1f);
+      ts.push_back({m.put(p), ptrs[k], m.put(mv), m.put(vv), ns[k], s});
+      p1.push_back(m.put(p));
+      m1.push_back(m.put(mv));
+      v1.push_back(m.put(vv));
+      float* g = m.put(xs[k]);
+      cg::cuda::clip_scale(g, ns[k], sub, 1.0);
+      cg::cuda::adam_step(p1[k], g, m1[k], v1[k], ns[k], s);
+    }
+    cg::cuda::adam_step_multi(ts.data(), T, sub, 1.0);
+    Vec r;
+    for (double* d : {one, multi}) {
+      Vec b = get(reinterpret_cast<float*>(d), 2);
+      r.insert(r.end(), b.begin(), b.end());
+    }
+    for (int k = 0; k < T; ++k)
+      for (float* a : {ts[k].param, ts[k].m, ts[k].v, p1[k], m1[k], v1[k]}) {
+        Vec b = get(a, xs[k].size());
+        r.insert(r.end(), b.begin(), b.end());
+      }
+    return r;
+  });
+  CHECK(std::memcmp(got.data(), got.data() + 2, 2 * sizeof(float)) == 0);  // multi == per tensor, bit for bit
+  double total = 0, want = 0;
+  std::memcpy(&total, got.data(), sizeof total);
+  for (const Vec& x : xs)
+    for (float v : x) want += static_cast<double>(v) * v;
+  CHECK(std::fabs(total - want) <= 1e-12 * want);
+  size_t at = 4;
+  for (int k = 0; k < 30; ++k) {
+    size_t n = xs[k].size();
+    CHECK(std::memcmp(got.data() + at, got.data() + at + 3 * n, 3 * n * sizeof(float)) == 0);  // fused clip + Adam == clip_scale + adam_step
+    at += 6 * n;
+  }
+}
+
 #endif  // CG_EMULATE_CUDA
