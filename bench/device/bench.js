@@ -64,6 +64,10 @@ if (typeof cg.crossEntropy === 'function') {
   const [N, V] = small ? [64, 1000] : [8192, 50257]; // B * T tokens, GPT-2 vocabulary
   const E = small ? 64 : 768; // GPT-2 small width
   const P = small ? 1 << 12 : 100_000_000; // AdamW parameters
+  // GPT-2 124M's parameter shapes (vocabulary padded to 50304), layer by layer; tiny when small.
+  const [gV, gT, gC, gL] = small ? [64, 16, 32, 2] : [50304, 1024, 768, 12];
+  const block = [[gC], [gC], [3 * gC, gC], [3 * gC], [gC, gC], [gC], [gC], [gC], [4 * gC, gC], [4 * gC], [gC, 4 * gC], [gC]];
+  const gpt2Shapes = [[gV, gC], [gT, gC], ...Array.from({ length: gL }, () => block).flat(), [gC], [gC]];
   const targets = () => cg.tensor(Int32Array.from({ length: N }, (_, i) => (i * 7919) % V), { device: dev });
   cases.push(
     {
@@ -135,6 +139,22 @@ if (typeof cg.crossEntropy === 'function') {
         const v = cg.zeros([P], { device: dev });
         let k = 0;
         return () => cg.adamwStep(x, g, m, v, { step: ++k, lr: 1e-4 });
+      },
+    },
+    {
+      // What a GPT-2 124M step's optimizer runs: optim.AdamW with globalClipNorm 1 over its 148
+      // parameters (one multi-tensor update, the clip fused in: 32 bytes a parameter), vs torch's
+      // clip_grad_norm_ then fused AdamW. `shape` carries the parameter shapes.
+      id: 'adamw_clip_gpt2',
+      bytes: 32 * gpt2Shapes.reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0),
+      shape: gpt2Shapes,
+      torch: 'adamw_clip_list',
+      noInput: true,
+      make: () => {
+        const ps = gpt2Shapes.map((s, i) => cg.randn(s, { device: dev, seed: 20 + i, requiresGrad: true }));
+        ps.forEach((p, i) => (p.grad = cg.randn(p.shape, { device: dev, seed: 200 + i, std: 0.1 })));
+        const opt = new cg.optim.AdamW(ps, { lr: 1e-4, globalClipNorm: 1 });
+        return () => opt.step();
       },
     },
     {
@@ -231,7 +251,7 @@ const results = [];
 for (const c of cases) {
   const r = { id: c.id, shape: c.shape, bytes: c.bytes, flops: c.flops, torch: c.torch };
   try {
-    const x = cg.randn(c.shape, { device: dev, seed: 1 });
+    const x = c.noInput ? null : cg.randn(c.shape, { device: dev, seed: 1 });
     const fn = c.make(x);
     r.cudagrad_s = timeOp(fn);
   } catch (e) {

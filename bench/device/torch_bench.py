@@ -25,6 +25,19 @@ def time_cuda(fn, reps=50, warmup=5):
 
 
 def make(op, shape, small=False):
+    if op == "adamw_clip_list":  # shape: the parameters' shapes; clip_grad_norm_ then fused AdamW
+        ps = [torch.randn(*s, device="cuda", requires_grad=True) for s in shape]
+        for p in ps:
+            p.grad = torch.randn_like(p) * 0.1
+        try:
+            opt = torch.optim.AdamW(ps, lr=1e-4, fused=True)
+        except (TypeError, RuntimeError):
+            opt = torch.optim.AdamW(ps, lr=1e-4, foreach=True)
+
+        def step():
+            torch.nn.utils.clip_grad_norm_(ps, 1.0)
+            opt.step()
+        return step
     x = torch.randn(*shape, device="cuda")
     if op == "gelu_fwd":
         return lambda: torch.nn.functional.gelu(x, approximate="tanh")
