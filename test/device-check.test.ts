@@ -42,7 +42,7 @@ t.test('device bundle and an emulated dry run of bench/device-check.sh', async (
   const gpt = report.gpt?.cudagrad;
   t.ok(gpt?.tokens_per_s > 0 && gpt.mfu > 0, 'GPT training step timed (tokens/s, MFU)', { gpt });
   const profiled = (gpt?.profile?.ops ?? []).map((o: { fn: string }) => o.fn);
-  t.ok(['linear', 'linearBackward', 'attentionForward', 'crossEntropyWithGrad', 'adamStep'].every((f) => profiled.includes(f)), 'a GPT step profiled per native call', { profiled, error: gpt?.profile_error });
+  t.ok(['linear', 'linearBackward', 'attentionForward', 'crossEntropyWithGrad', 'adamStepMulti'].every((f) => profiled.includes(f)), 'a GPT step profiled per native call', { profiled, error: gpt?.profile_error });
   t.ok(gpt?.losses?.length === report.gpt.config.warmup + report.gpt.config.steps && gpt.losses.every((l: number) => Number.isFinite(l) && l > 0), 'its losses are finite');
   t.match(text, /GPT 1 layers x 64, batch 2 x 32 \(bf16 autocast\):\ncudagrad +\d+ tokens\/s/);
 });
