@@ -173,6 +173,7 @@ template <int N>
 __device__ __forceinline__ void wgmma_wait(float d[64]) {
 #if CG_HAS_SM90A
   asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
+#pragma unroll
   for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(d[i])::"memory");
 #else
   (void)d;
