@@ -140,7 +140,7 @@ t.test('wgmma GEMM (CUDAGRAD_GEMM_WGMMA=1, precision medium) vs float64', async 
   const n0 = cg.cuda.gemmLaunches();
   for (const c of cases) runCase(t, c);
   const n1 = cg.cuda.gemmLaunches();
-  t.equal(n1.wgmma - n0.wgmma, cases.length, 'every GEMM ran the wgmma kernel');
+  t.equal(n1.wgmma - n0.wgmma, cases.length, 'every GEMM ran the wgmma kernel (on a GPU: needs sm_90a code, in the default archs or CUDAGRAD_CUDA_ARCHS=90a)');
   t.equal(n1.mma - n0.mma, 0, 'none ran the mma.sync kernel');
   t.equal(n1.simt - n0.simt, 0, 'none ran the SIMT kernel');
 
