@@ -7,8 +7,9 @@
 # 120 s) it: runs the test files on the CUDA backend (the compiled tests under
 # a tap shim, every op test's device loop then covers 'cuda'); checks
 # CPU-vs-CUDA parity for every op with a CUDA kernel (GEMM at each precision
-# included); benchmarks the kernels against PyTorch on the same GPU (GEMM in
-# fp32/TF32/bf16, attention forward, backward and both, the copy bandwidth as
+# included, and bf16 once more on the sm_90a wgmma kernel, CUDAGRAD_GEMM_WGMMA=1);
+# benchmarks the kernels against PyTorch on the same GPU (GEMM in fp32/TF32/bf16,
+# bf16 also on wgmma; attention forward, backward and both, the copy bandwidth as
 # the ceiling); times GPT-2 124M training (tokens/s, MFU) against a
 # nanoGPT-style PyTorch model (bench/device/gpt.js); writes JSON and logs to
 # $OUT (default bench/results/) and prints a short table last.
@@ -36,7 +37,7 @@ fi
 if ! node -e "require('$addon')" 2>"$OUT/load.log"; then
   # A binary built on another image may not load here: build it here with cmake and nvcc.
   log "the carried addon does not load ($(head -c 200 "$OUT/load.log")); building here"
-  CUDAGRAD_CUDA_ARCHS=90 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release \
+  CUDAGRAD_CUDA_ARCHS=90a cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_JS_INC="$PWD/.device/headers/node-api;$PWD/.device/headers/node-addon-api" >"$OUT/build.log" 2>&1 &&
     cmake --build build-gpu -j "$(nproc)" --target cudagrad >>"$OUT/build.log" 2>&1 ||
     { log "build failed: see $OUT/build.log"; exit 1; }

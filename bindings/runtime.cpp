@@ -103,6 +103,17 @@ Napi::Value HostSyncs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(gpu::host_syncs()));
 }
 
+// {simt, mma, wgmma}: GEMM launches per kernel path since load.
+Napi::Value GemmLaunchCounts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  gpu::GemmLaunches n = gpu::gemm_launches();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("simt", Napi::Number::New(env, static_cast<double>(n.simt)));
+  o.Set("mma", Napi::Number::New(env, static_cast<double>(n.mma)));
+  o.Set("wgmma", Napi::Number::New(env, static_cast<double>(n.wgmma)));
+  return o;
+}
+
 Napi::Value RngState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   rng::State s = rng::get_state();
@@ -158,6 +169,7 @@ CG_EXPORT("setSimdLevel", SetSimdLevel);
 CG_EXPORT("emptyCache", EmptyCache);
 CG_EXPORT("synchronize", Synchronize);
 CG_EXPORT("hostSyncs", HostSyncs);
+CG_EXPORT("gemmLaunches", GemmLaunchCounts);
 CG_EXPORT("rngState", RngState);
 CG_EXPORT("setRngState", SetRngState);
 

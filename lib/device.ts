@@ -102,6 +102,13 @@ export const cuda = {
    * training step that reads nothing back adds none.
    */
   hostSyncs: (): number => native.hostSyncs(),
+  /**
+   * CUDA GEMM launches since load, per kernel path: 'simt' (float32, precision
+   * 'highest'), 'mma' (mma.sync tensor cores, 'high' and 'medium'), 'wgmma'
+   * (sm_90a warpgroup MMA for 'medium', off unless CUDAGRAD_GEMM_WGMMA=1), so
+   * that tests and benchmarks can tell which path ran.
+   */
+  gemmLaunches: (): { simt: number; mma: number; wgmma: number } => native.gemmLaunches(),
 };
 
 function initialDefault(): Device {

@@ -48,6 +48,7 @@ export interface NativeAddon {
   emptyCache(): void;
   synchronize(device: number): void;
   hostSyncs(): number;
+  gemmLaunches(): { simt: number; mma: number; wgmma: number };
   sharesStorage(a: NativeHandle, b: NativeHandle): boolean;
   rngState(): { seed: bigint; offset: bigint };
   setRngState(seed: bigint, offset: bigint): void;

@@ -4,7 +4,7 @@
 #   .device/node.xz + unpack-node.sh   Node.js, stripped and compressed
 #   .device/js/                         lib/ and test/ compiled to JS, package.json
 #   .device/headers/                    Node-API and node-addon-api headers (for a rebuild there)
-# and builds build/Release with the CUDA kernels (all archs, sm_90 included).
+# and builds build/Release with the CUDA kernels (all archs, sm_90a included).
 # Then call the device tool's run with carry [".device", "build/Release"] and
 # the command `bash bench/device-check.sh`.
 set -euo pipefail

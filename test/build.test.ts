@@ -1,5 +1,5 @@
 // The addon built here: CUDA kernels compiled whenever nvcc is present, for
-// every target architecture (SASS for sm_75/80/86/89/90 and PTX for compute_90),
+// every target architecture (SASS for sm_75/80/86/89/90a, listed as arch 90, and PTX for compute_90),
 // read from the fatbinaries embedded in the binary; cudart linked statically.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';

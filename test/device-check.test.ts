@@ -34,9 +34,10 @@ t.test('device bundle and an emulated dry run of bench/device-check.sh', async (
   t.equal(report.tests.fail, 0);
   const notOk = report.parity.filter((p: { ok?: boolean }) => !p.ok).map((p: { op: string; missing?: string }) => `${p.op}${p.missing ? ` (missing: ${p.missing})` : ''}`);
   t.ok(report.parity.length > 40 && notOk.length === 0, `parity: all ${report.parity.length} ops agree, none missing`, { notOk });
+  t.ok(report.parity.filter((p: { op: string; ok?: boolean }) => p.op.endsWith('_medium_wgmma') && p.ok).length === 5, 'parity: the GEMM cases on the wgmma kernel (emulated sm_90)');
   const missing = report.bench.results.filter((r: { missing?: string }) => r.missing).map((r: { id: string; missing: string }) => `${r.id}: ${r.missing}`);
   t.same(missing, [], 'no benchmark case missing');
-  for (const id of ['gemm_fp32_64', 'gemm_tf32_64', 'gemm_bf16_64', 'attn_bwd_bf16', 'crossentropy_fwdbwd', 'adamw_clip_gpt2'])
+  for (const id of ['gemm_fp32_64', 'gemm_tf32_64', 'gemm_bf16_64', 'gemm_bf16_wgmma_64', 'attn_bwd_bf16', 'crossentropy_fwdbwd', 'adamw_clip_gpt2'])
     t.ok(report.bench.results.some((r: { id: string; cudagrad_s?: number }) => r.id === id && r.cudagrad_s! > 0), `benchmark ${id} timed`);
   t.ok(report.bench.results.some((r: { cudagrad_s?: number }) => r.cudagrad_s! > 0), 'benchmarks timed');
   const gpt = report.gpt?.cudagrad;

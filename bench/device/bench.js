@@ -3,7 +3,10 @@
 // from Node (launch loop, then one synchronize: throughput including dispatch),
 // next to the same op in PyTorch on the same GPU (bench/device/torch_bench.py,
 // CUDA events, median), and a device-to-device copy as the bandwidth ceiling.
-// Ops without a CUDA kernel yet are listed as missing. Writes $OUT/bench.json.
+// Ops without a CUDA kernel yet are listed as missing. The bf16 GEMM is timed
+// once more on the sm_90a wgmma kernel, in a child process with
+// CUDAGRAD_GEMM_WGMMA=1 (read once per process): rows gemm_bf16_wgmma_<n>,
+// next to the same torch.matmul bf16 peer. Writes $OUT/bench.json.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -12,6 +15,7 @@ const path = require('node:path');
 const cg = require(process.env.CUDAGRAD_TEST_PKG || path.join(__dirname, '..', '..', 'dist'));
 const out = process.env.OUT || path.join(__dirname, '..', 'results');
 const small = process.env.DEVICE_CHECK_SMALL === '1'; // emulator dry runs: tiny sizes
+const wgmmaChild = process.env.BENCH_WGMMA === '1'; // the child run: only the wgmma GEMM rows
 const dev = 'cuda';
 
 function timeOp(fn, minSeconds = 0.3) {
@@ -192,10 +196,13 @@ const withPrecision = (prec, fn) => {
 const atPrecision = (prec, body) => () => void withPrecision(prec, body);
 // GEMM at each precision: float32 SIMT ('highest'), TF32 tensor cores ('high'), bf16 tensor cores
 // ('medium'; cudagrad reads float32 and rounds while staging, torch multiplies bf16 tensors).
+const wgmmaCases = [];
 if (typeof cg.matmul === 'function') {
   for (const n of small ? [64] : [4096, 8192]) {
     for (const [prec, tag] of [['highest', 'fp32'], ['high', 'tf32'], ['medium', 'bf16']])
       cases.push({ id: `gemm_${tag}_${n}`, flops: 2 * n ** 3, shape: [n, n], torch: `matmul_${tag}`, make: (x) => atPrecision(prec, () => cg.matmul(x, x)) });
+    // peer: the torch row it shares (timed once)
+    wgmmaCases.push({ id: `gemm_bf16_wgmma_${n}`, flops: 2 * n ** 3, shape: [n, n], torch: 'matmul_bf16', peer: `gemm_bf16_${n}`, make: (x) => atPrecision('medium', () => cg.matmul(x, x)) });
   }
 }
 // Elementwise, reductions, shape ops (native/cuda/{elementwise,reduce,shape}.cu): same-shape add,
@@ -248,8 +255,8 @@ if (typeof cg.attention === 'function') {
 }
 
 const results = [];
-for (const c of cases) {
-  const r = { id: c.id, shape: c.shape, bytes: c.bytes, flops: c.flops, torch: c.torch };
+for (const c of wgmmaChild ? wgmmaCases : cases) {
+  const r = { id: c.id, shape: c.shape, bytes: c.bytes, flops: c.flops, torch: c.torch, peer: c.peer };
   try {
     const x = c.noInput ? null : cg.randn(c.shape, { device: dev, seed: 1 });
     const fn = c.make(x);
@@ -261,6 +268,25 @@ for (const c of cases) {
   console.log(`  ${c.id}: ${r.missing ? `missing (${r.missing})` : `${(r.cudagrad_s * 1e6).toFixed(1)} us`}`);
 }
 
+const wgmmaFile = path.join(out, 'bench-wgmma.json');
+if (wgmmaChild) {
+  if (cg.cuda.gemmLaunches().wgmma === 0)
+    for (const r of results) if (!r.missing) Object.assign(r, { cudagrad_s: undefined, missing: 'the wgmma GEMM did not run (it needs an sm_90 device and sm_90a code in the addon)' });
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(wgmmaFile, `${JSON.stringify(results, null, 2)}\n`);
+  process.exit(0);
+}
+if (wgmmaCases.length) {
+  fs.rmSync(wgmmaFile, { force: true });
+  const child = spawnSync(process.execPath, [__filename], { env: { ...process.env, BENCH_WGMMA: '1', CUDAGRAD_GEMM_WGMMA: '1' }, encoding: 'utf8', timeout: 30_000 });
+  process.stdout.write(child.stdout || '');
+  if (fs.existsSync(wgmmaFile)) results.push(...JSON.parse(fs.readFileSync(wgmmaFile, 'utf8')));
+  else {
+    const why = `wgmma child exit ${child.status} ${child.signal || ''}: ${(child.stderr || '').trim().split('\n').slice(-3).join(' ')}`;
+    for (const c of wgmmaCases) results.push({ id: c.id, shape: c.shape, flops: c.flops, missing: why });
+  }
+}
+
 // Dispatch overhead: a one-element op, launch loop, per call.
 const tiny = cg.ones([1], { device: dev });
 const overhead = timeOp(() => cg.relu(tiny), 0.5);
@@ -269,7 +295,7 @@ console.log(`  dispatch overhead (relu on 1 element, incl. output alloc + dispos
 // PyTorch on the same GPU, same cases (+ the copy ceiling).
 let torch = {};
 const py = spawnSync('python3', [path.join(__dirname, 'torch_bench.py')], {
-  input: JSON.stringify({ small, cases: results.map((r) => ({ id: r.id, op: r.torch, shape: r.shape })) }),
+  input: JSON.stringify({ small, cases: results.filter((r) => !r.peer && r.torch).map((r) => ({ id: r.id, op: r.torch, shape: r.shape })) }),
   encoding: 'utf8',
   stdio: ['pipe', 'pipe', 'inherit'],
   env: { ...process.env, PYTHONUNBUFFERED: '1' },
@@ -279,7 +305,7 @@ else console.log(`  torch peers unavailable (python exit ${py.status})`);
 
 const copyGBs = torch.copy_gbs;
 for (const r of results) {
-  const t = torch[r.id];
+  const t = torch[r.peer || r.id];
   if (t !== undefined) r.torch_s = t;
   const rate = (s) => (r.flops ? r.flops / s / 1e12 : r.bytes / s / 1e9);
   r.unit = r.flops ? 'TFLOP/s' : 'GB/s';

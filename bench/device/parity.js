@@ -2,8 +2,12 @@
 // CPU-vs-CUDA parity for bench/device-check.sh: every op that has a CUDA
 // kernel, on random inputs of odd sizes, run on both devices and compared as
 // max |cuda - cpu| / (atol + rtol |cpu|) (<= 1 passes). Ops without a CUDA
-// kernel are listed as missing. Writes $OUT/parity.json.
+// kernel are listed as missing. The GEMM cases at 'medium' run once more in a
+// child process with CUDAGRAD_GEMM_WGMMA=1 (read once per process), rows
+// named *_medium_wgmma, missing where the wgmma kernel did not run (not sm_90,
+// or no sm_90a code). Writes $OUT/parity.json.
 'use strict';
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -78,6 +82,8 @@ const ops = [
 
 const results = [];
 let seed = 1;
+// The child run: only the GEMM block, at 'medium', with the wgmma kernel selected.
+const wgmmaChild = process.env.PARITY_WGMMA === '1';
 
 // Folds one output's comparison into r: err = |cuda - cpu| / tol(i) per element (<= 1 passes).
 function compare(r, cpu, gpu, tol, where) {
@@ -94,7 +100,7 @@ function report(r) {
   console.log(`  ${r.missing ? 'MISSING' : r.ok ? 'ok     ' : 'DIFFERS'} ${r.op.padEnd(16)} ${r.missing || `${r.cases} shapes, worst ${r.worst.toFixed(3)} of tolerance`}`);
 }
 
-for (const [name, arity, fn, atol, rtol] of ops) {
+for (const [name, arity, fn, atol, rtol] of wgmmaChild ? [] : ops) {
   const r = { op: name, cases: 0, worst: 0 };
   try {
     for (const shape of SIZES) {
@@ -122,7 +128,7 @@ for (const [name, arity, fn, atol, rtol] of ops) {
 // own shapes (warp-per-row and block-per-row sizes, rows off 16-byte boundaries, the GPT-2
 // vocabulary); each case builds its inputs on the CPU from fixed seeds, runs on both devices and
 // compares every output. Tolerances as the test files (they cover the GPU's expf / logf).
-{
+if (!wgmmaChild) {
   const opsDir = path.dirname(require.resolve(process.env.CUDAGRAD_TEST_PKG || path.join(__dirname, '..', '..', 'dist')));
   const req = (m) => require(path.join(opsDir, 'ops', m));
   const { softmaxBackward, logSoftmaxBackward } = req('softmax');
@@ -188,7 +194,7 @@ for (const [name, arity, fn, atol, rtol] of ops) {
 }
 // --- attention: forward (out, lse) and backward (dq, dk, dv), CPU vs CUDA at each matmul precision, odd sizes
 // straddling the tiles, causal with Tq < Tk and Tq > Tk, int32 and float masks, head sizes 7, 64, 100, 160.
-{
+if (!wgmmaChild) {
   const { attentionForward, attentionBackward } = require(path.join(path.dirname(require.resolve(process.env.CUDAGRAD_TEST_PKG || path.join(__dirname, '..', '..', 'dist'))), 'ops', 'attention'));
   // [atol, rtol] for out/lse and for gradients (test/attention-ref.ts)
   const tols = { highest: [[1e-5, 1e-4], [3e-5, 3e-4]], high: [[5e-3, 5e-3], [1e-2, 1e-2]], medium: [[3e-2, 3e-2], [8e-2, 8e-2]] };
@@ -248,9 +254,10 @@ for (const [name, arity, fn, atol, rtol] of ops) {
     }],
   ];
   const before = cg.getMatmulPrecision();
-  for (const prec of ['highest', 'high', 'medium']) {
+  const launches0 = cg.cuda.gemmLaunches().wgmma;
+  for (const prec of wgmmaChild ? ['medium'] : ['highest', 'high', 'medium']) {
     for (const [name, shapes, fn] of gemmCases) {
-      const r = { op: `${name}_${prec}`, cases: 0, worst: 0 };
+      const r = { op: `${name}_${prec}${wgmmaChild ? '_wgmma' : ''}`, cases: 0, worst: 0 };
       try {
         seed++;
         const ins = shapes.map((sh, i) => cg.randn(sh, { seed: seed * 10 + i, device: 'cpu' }));
@@ -265,14 +272,31 @@ for (const [name, arity, fn, atol, rtol] of ops) {
         r.cases++;
         r.ok = r.first === undefined;
       } catch (e) {
-        r.missing = String(e.message || e);
+        // The wgmma child's ops all exist: an error there is the kernel failing.
+        if (wgmmaChild) Object.assign(r, { ok: false, first: { error: String(e.message || e) } });
+        else r.missing = String(e.message || e);
       } finally {
         cg.setMatmulPrecision(before);
       }
       report(r);
     }
   }
+  if (wgmmaChild && cg.cuda.gemmLaunches().wgmma === launches0)
+    for (const r of results) if (r.ok) Object.assign(r, { ok: undefined, missing: 'the wgmma GEMM did not run (it needs an sm_90 device and sm_90a code in the addon)' });
 }
 fs.mkdirSync(out, { recursive: true });
+if (wgmmaChild) {
+  fs.writeFileSync(path.join(out, 'parity-wgmma.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.exit(0);
+}
+{
+  // The GEMM once more on the wgmma kernel (a child: the selection is read once per process).
+  const file = path.join(out, 'parity-wgmma.json');
+  fs.rmSync(file, { force: true });
+  const child = spawnSync(process.execPath, [__filename], { env: { ...process.env, PARITY_WGMMA: '1', CUDAGRAD_GEMM_WGMMA: '1' }, encoding: 'utf8', timeout: 20_000 });
+  process.stdout.write(child.stdout || '');
+  if (fs.existsSync(file)) results.push(...JSON.parse(fs.readFileSync(file, 'utf8')));
+  else report({ op: 'gemm_medium_wgmma', cases: 0, worst: 0, ok: false, first: { error: `child exit ${child.status} ${child.signal || ''}: ${(child.stderr || '').slice(-500)}` } });
+}
 fs.writeFileSync(path.join(out, 'parity.json'), `${JSON.stringify(results, null, 2)}\n`);
 process.exitCode = results.some((r) => r.ok === false) ? 1 : 0;

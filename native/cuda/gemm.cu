@@ -7,61 +7,27 @@
 //   (TF32) or m16n8k16 (bf16) with float32 accumulation; 128x128 block tiles of
 //   8 warps (each 64x32), operands converted while staged into K-contiguous
 //   shared tiles (padded so that fragment reads are conflict-free).
-// Both share the epilogue: t = alpha * acc (+ beta * C) (+ bias); preact <- t;
-// C <- act(t). beta == 0 never reads C; alpha == 0 or K == 0 never reads A, B.
+// - 'medium' on sm_90a with CUDAGRAD_GEMM_WGMMA=1: warpgroup MMA (gemm_wgmma.cu).
+// All share the epilogue (gemm.cuh): t = alpha * acc (+ beta * C) (+ bias);
+// preact <- t; C <- act(t). beta == 0 never reads C; alpha == 0 or K == 0 never
+// reads A, B.
 #include <cuda_bf16.h>
 
 #include <type_traits>
 
-#include "../ops/gemm.h"
+#include <atomic>
+
 #include "../runtime/precision.h"
-#include "act.cuh"
-#include "launch.h"
+#include "gemm.cuh"
 #include "ptx.cuh"
 
 namespace cg::cuda {
 
 namespace {
 
-struct GemmParams {
-  int M, N, K, batch;
-  float alpha, beta;
-  const float* A;
-  int64_t lda, sA;
-  const float* B;
-  int64_t ldb, sB;
-  float* C;
-  int64_t ldc, sC;
-  const float* bias;
-  float* preact;
-  bool has_act;
-  Act act;
-  bool vec_a, vec_b;  // 16-byte loads allowed along the operand's contiguous dimension
-};
+using namespace gemm_detail;
 
-constexpr int kThreads = 256;
-constexpr int BM = 128, BN = 128;
-
-__device__ __forceinline__ void epilogue(const GemmParams& p, float* C, float* pre, int r, int c, float acc) {
-  if (r >= p.M || c >= p.N) return;
-  int64_t i = static_cast<int64_t>(r) * p.ldc + c;
-  float t = p.alpha * acc;
-  if (p.beta != 0.f) t += p.beta * C[i];
-  if (p.bias) t += p.bias[c];
-  if (pre) pre[i] = t;
-  C[i] = p.has_act ? act_fwd(t, p.act) : t;
-}
-
-// Four consecutive elements along an operand's contiguous dimension, starting at
-// (row, col) of its stored (rows x cols, ld) matrix; zeros outside.
-__device__ __forceinline__ float4 load4(const float* X, int64_t ld, int rows, int cols, int row, int col, bool vec) {
-  if (row >= rows) return make_float4(0.f, 0.f, 0.f, 0.f);
-  const float* p = X + static_cast<int64_t>(row) * ld + col;
-  if (vec && col + 3 < cols) return *reinterpret_cast<const float4*>(p);
-  float v[4];
-  for (int j = 0; j < 4; ++j) v[j] = col + j < cols ? p[j] : 0.f;
-  return make_float4(v[0], v[1], v[2], v[3]);
-}
+std::atomic<uint64_t> n_simt{0}, n_mma{0}, n_wgmma{0};
 
 // --- kernels
 
@@ -265,27 +231,36 @@ __global__ void bias_backward_kernel(float* dbias, const float* dout, int64_t M,
 
 template <bool TA, bool TB>
 void launch_typed(const GemmParams& p, dim3 grid, MatmulPrecision prec, bool tc) {
-  if (tc && prec == MatmulPrecision::Medium) LAUNCH((gemm_tc<TA, TB, true>), grid, kThreads, 0, stream())(p);
-  else if (tc && prec == MatmulPrecision::High) LAUNCH((gemm_tc<TA, TB, false>), grid, kThreads, 0, stream())(p);
-  else LAUNCH((gemm_simt<TA, TB>), grid, kThreads, 0, stream())(p);
+  if (tc && prec == MatmulPrecision::Medium) {
+    LAUNCH((gemm_tc<TA, TB, true>), grid, kThreads, 0, stream())(p);
+    n_mma++;
+  } else if (tc && prec == MatmulPrecision::High) {
+    LAUNCH((gemm_tc<TA, TB, false>), grid, kThreads, 0, stream())(p);
+    n_mma++;
+  } else {
+    LAUNCH((gemm_simt<TA, TB>), grid, kThreads, 0, stream())(p);
+    n_simt++;
+  }
 }
 
 bool aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; }
 
 // Tensor cores need sm_80+ (the device the caller made current).
-bool has_tensor_cores() {
+bool has_tensor_cores() { return device_major() >= 8; }
+
+}  // namespace
+
+int gemm_detail::device_major() {
   static int major[64] = {};
   int dev = 0;
   cudaGetDevice(&dev);
   if (!major[dev]) {
     cudaDeviceProp prop;
-    if (cudaGetDeviceProperties(&prop, dev) != cudaSuccess) return false;
+    if (cudaGetDeviceProperties(&prop, dev) != cudaSuccess) return 0;
     major[dev] = prop.major;
   }
-  return major[dev] >= 8;
+  return major[dev];
 }
-
-}  // namespace
 
 // --- launchers
 
@@ -313,7 +288,10 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
             static_cast<unsigned>(batch < 65535 ? batch : 65535));
   MatmulPrecision prec = matmul_precision();
   bool tc = prec != MatmulPrecision::Highest && has_tensor_cores();
-  if (trans_a && trans_b) launch_typed<true, true>(p, grid, prec, tc);
+  if (tc && prec == MatmulPrecision::Medium && wgmma_selected()) {
+    launch_wgmma(p, trans_a, trans_b, grid);
+    n_wgmma++;
+  } else if (trans_a && trans_b) launch_typed<true, true>(p, grid, prec, tc);
   else if (trans_a) launch_typed<true, false>(p, grid, prec, tc);
   else if (trans_b) launch_typed<false, true>(p, grid, prec, tc);
   else launch_typed<false, false>(p, grid, prec, tc);
@@ -327,3 +305,9 @@ void linear_bias_backward(float* dbias, const float* dout, int64_t M, int64_t N)
 }
 
 }  // namespace cg::cuda
+
+namespace cg::gpu {
+GemmLaunches gemm_launches() {
+  return GemmLaunches{cuda::n_simt.load(), cuda::n_mma.load(), cuda::n_wgmma.load()};
+}
+}  // namespace cg::gpu

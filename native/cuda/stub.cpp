@@ -36,6 +36,7 @@ void copy_d2d(int, void*, const void*, size_t) { no_cuda("copy on cuda"); }
 void synchronize(int) { no_cuda("cudagrad.cuda.synchronize"); }
 uint64_t host_syncs() { return 0; }
 void note_host_sync() {}
+GemmLaunches gemm_launches() { return {}; }
 void check_last_launch(const char* op) { no_cuda(op); }
 DeviceErrorRecord* device_error_record() { no_cuda("cudagrad"); }
 const char* device_error_op_name(DeviceErrorOp) { return "cudagrad"; }

@@ -57,6 +57,13 @@ void synchronize(int device);
 // must not add to it.
 uint64_t host_syncs();
 void note_host_sync();  // counts one (for the runtime's own waits)
+// GEMM kernel launches since load, per path (native/cuda/gemm.cu): the float32
+// SIMT kernel, the mma.sync tensor-core kernel, the sm_90a wgmma kernel. Tests
+// and benches use it to see which path ran.
+struct GemmLaunches {
+  uint64_t simt = 0, mma = 0, wgmma = 0;
+};
+GemmLaunches gemm_launches();
 
 // Throws cg::Error with the CUDA message if the last launch on this thread failed.
 void check_last_launch(const char* op);

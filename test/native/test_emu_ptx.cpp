@@ -1,13 +1,16 @@
 // Emulated PTX (CUDAGRAD_EMULATE_CUDA builds): tensor-core mma for tf32 and
-// bf16 with the PTX ISA fragment layouts, ldmatrix (plain and .trans), and
-// cp.async groups; plus the planted bugs the emulator must expose (a wrong
-// fragment index, a missing cp.async wait).
+// bf16 with the PTX ISA fragment layouts, ldmatrix (plain and .trans),
+// cp.async groups, and sm_90a wgmma (descriptors, the m64nNk16 accumulator
+// fragment, fence / commit / wait); plus the planted bugs the emulator must
+// expose (a wrong fragment index, a missing cp.async wait, a wrong descriptor
+// stride, a wrong accumulator index, a missing wgmma fence or wait).
 #if defined(CG_EMULATE_CUDA)
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "../../native/cuda/launch.h"
@@ -78,6 +81,57 @@ __global__ void ldmatrix_kernel(const uint16_t* src, uint32_t* out, bool trans, 
   for (int j = 0; j < 4; ++j) out[lane * 4 + j] = r[j];
 }
 
+// One warpgroup: A (64x16) and B (16x128, given as B^T (128x16)) bf16, row-major in global,
+// stored into dynamic shared memory K-major without swizzle with the layout's strides; then
+// D (64x128, row-major in global, holding C on entry) = A B (+ C) by one wgmma, read back
+// through the accumulator fragment. The *_desc fields are what the descriptors say (equal to
+// the layout unless a bug is planted).
+struct WgCase {
+  uint32_t lbo_a = 128, sbo_a = 256;    // A: K-slices adjacent, row groups 256 B apart
+  uint32_t lbo_b = 2048, sbo_b = 128;   // B: row groups adjacent, K-slices 2 KiB apart
+  uint32_t lbo_a_desc = 128, sbo_a_desc = 256, lbo_b_desc = 2048, sbo_b_desc = 128;
+  int accumulate = 1;
+  bool fence = true, wait = true, bad_index = false, swizzle = false, disagree = false;
+};
+
+constexpr size_t kWgSmem = 16384;  // A at 0, B at 8192
+
+__device__ size_t kmajor_offset(int row, int k, uint32_t lbo, uint32_t sbo) {
+  return size_t(row % 8) * 16 + size_t(row / 8) * sbo + size_t(k % 8) * 2 + size_t(k / 8) * lbo;
+}
+
+__global__ void wgmma_kernel(const uint16_t* A, const uint16_t* Bt, float* D, WgCase cs) {
+  CG_DYNAMIC_SMEM(unsigned char, smem);
+  int x = threadIdx.x, w = x / 32, g = (x % 32) / 4, t = x % 4;
+  for (int e = x; e < 64 * 16; e += 128) {
+    int r = e / 16, k = e % 16;
+    std::memcpy(smem + kmajor_offset(r, k, cs.lbo_a, cs.sbo_a), &A[e], 2);
+  }
+  for (int e = x; e < 128 * 16; e += 128) {
+    int n = e / 16, k = e % 16;
+    std::memcpy(smem + 8192 + kmajor_offset(n, k, cs.lbo_b, cs.sbo_b), &Bt[e], 2);
+  }
+  float d[64];
+  for (int i = 0; i < 64; ++i) {
+    int row = 16 * w + g + 8 * ((i / 2) % 2), col = 8 * (i / 4) + 2 * t + i % 2;
+    d[i] = D[row * 128 + col];
+  }
+  cg::ptx::fence_proxy_async();
+  __syncthreads();
+  uint64_t da = cg::ptx::smem_desc(smem, cs.lbo_a_desc, cs.sbo_a_desc);
+  uint64_t db = cg::ptx::smem_desc(smem + 8192, cs.lbo_b_desc, cs.sbo_b_desc);
+  if (cs.swizzle) db |= uint64_t(1) << 62;
+  if (cs.disagree && x == 77) da += 1;
+  if (cs.fence) cg::ptx::wgmma_fence();
+  cg::ptx::wgmma_bf16_m64n128k16(d, da, db, cs.accumulate);
+  cg::ptx::wgmma_commit();
+  if (cs.wait) cg::ptx::wgmma_wait<0>(d);
+  for (int i = 0; i < 64; ++i) {
+    int row = 16 * w + g + 8 * (cs.bad_index ? i % 2 : (i / 2) % 2), col = 8 * (i / 4) + 2 * t + i % 2;
+    D[row * 128 + col] = d[i];
+  }
+}
+
 template <typename T>
 struct Dev {
   T* p = nullptr;
@@ -106,7 +160,112 @@ std::vector<float> run_tf32(const std::vector<float>& A, const std::vector<float
   return dD.get(128);
 }
 
+struct WgRun {
+  std::vector<float> D;
+  cudaError_t err;
+  std::string msg;
+};
+
+// Inputs exact in bf16; C = 0.25 (i % 9) - 1.
+WgRun run_wgmma(const WgCase& cs) {
+  std::vector<uint16_t> A(64 * 16), Bt(128 * 16);
+  for (int i = 0; i < 64 * 16; ++i) A[i] = __float2bfloat16(std::sin(0.3f * i) * 2.f).x;
+  for (int i = 0; i < 128 * 16; ++i) Bt[i] = __float2bfloat16(std::cos(0.17f * i + 0.5f)).x;
+  std::vector<float> C(64 * 128);
+  for (int i = 0; i < 64 * 128; ++i) C[i] = 0.25f * (i % 9) - 1.f;
+  Dev<uint16_t> dA(A), dB(Bt);
+  Dev<float> dD(C);
+  LAUNCH(wgmma_kernel, 1, 128, kWgSmem, nullptr)(dA.p, dB.p, dD.p, cs);
+  cudaError_t err = cudaGetLastError();
+  return WgRun{dD.get(64 * 128), err, err == cudaSuccess ? "" : cudaGetErrorString(err)};
+}
+
+// max |D - (A B + accumulate C)| relative to 1 + |ref|
+double wgmma_error(const WgRun& r, int accumulate) {
+  double worst = 0;
+  for (int i = 0; i < 64; ++i)
+    for (int j = 0; j < 128; ++j) {
+      double want = accumulate ? 0.25 * ((i * 128 + j) % 9) - 1.0 : 0.0;
+      for (int k = 0; k < 16; ++k) {
+        __nv_bfloat16 a, b;
+        a.x = __float2bfloat16(std::sin(0.3f * (i * 16 + k)) * 2.f).x;
+        b.x = __float2bfloat16(std::cos(0.17f * (j * 16 + k) + 0.5f)).x;
+        want += double(__bfloat162float(a)) * __bfloat162float(b);
+      }
+      worst = std::fmax(worst, std::fabs(r.D[i * 128 + j] - want) / (1 + std::fabs(want)));
+    }
+  return worst;
+}
+
 }  // namespace
+
+TEST(emu_wgmma_bf16_matches_the_reference_product) {
+  WgCase cs;
+  WgRun r = run_wgmma(cs);
+  CHECK_EQ(r.err, cudaSuccess);
+  CHECK(wgmma_error(r, 1) <= 1e-6);
+  cs.accumulate = 0;  // scale-d = 0: D = A B, the old D ignored
+  r = run_wgmma(cs);
+  CHECK_EQ(r.err, cudaSuccess);
+  CHECK(wgmma_error(r, 0) <= 1e-6);
+  // The GEMM kernel's layout (gemm_wgmma.cu): A row groups adjacent too.
+  WgCase other;
+  other.lbo_a = other.lbo_a_desc = 1024;
+  other.sbo_a = other.sbo_a_desc = 128;
+  r = run_wgmma(other);
+  CHECK_EQ(r.err, cudaSuccess);
+  CHECK(wgmma_error(r, 1) <= 1e-6);
+}
+
+TEST(emu_wgmma_smem_desc_encodes_the_fields) {
+  // Host-side check of the encoding: (x & 0x3FFFF) >> 4 in bits 0-13, 16-29, 32-45, swizzle 0.
+  struct Probe {
+    static __global__ void k(uint64_t* out) {
+      CG_DYNAMIC_SMEM(unsigned char, smem);
+      if (threadIdx.x == 0) *out = cg::ptx::smem_desc(smem + 4096 + 48, 2048, 128);
+    }
+  };
+  Dev<uint64_t> out(std::vector<uint64_t>(1));
+  LAUNCH(Probe::k, 1, 32, 8192, nullptr)(out.p);
+  uint64_t d = out.get(1)[0];
+  CHECK_EQ(d & 0x3FFF, uint64_t((4096 + 48) >> 4));
+  CHECK_EQ(d >> 16 & 0x3FFF, uint64_t(2048 >> 4));
+  CHECK_EQ(d >> 32 & 0x3FFF, uint64_t(128 >> 4));
+  CHECK_EQ(d >> 46, uint64_t(0));
+}
+
+TEST(emu_wgmma_catches_planted_bugs) {
+  WgCase cs;
+  cs.sbo_b_desc = 256;  // descriptor stride not the layout's
+  WgRun r = run_wgmma(cs);
+  CHECK_EQ(r.err, cudaSuccess);
+  CHECK(wgmma_error(r, 1) > 1e-2);
+  cs = WgCase{};
+  cs.lbo_a_desc = 256, cs.sbo_a_desc = 128;  // LBO and SBO swapped
+  r = run_wgmma(cs);
+  CHECK(wgmma_error(r, 1) > 1e-2);
+  cs = WgCase{};
+  cs.bad_index = true;  // accumulator row from the wrong register bit
+  r = run_wgmma(cs);
+  CHECK(wgmma_error(r, 1) > 1e-2);
+  // Protocol errors fail the launch, naming the problem.
+  cs = WgCase{};
+  cs.wait = false;
+  r = run_wgmma(cs);
+  CHECK(r.err != cudaSuccess && r.msg.find("not retired by a wgmma.wait_group") != std::string::npos);
+  cs = WgCase{};
+  cs.fence = false;
+  r = run_wgmma(cs);
+  CHECK(r.err != cudaSuccess && r.msg.find("no wgmma.fence") != std::string::npos);
+  cs = WgCase{};
+  cs.swizzle = true;
+  r = run_wgmma(cs);
+  CHECK(r.err != cudaSuccess && r.msg.find("swizzle mode 1") != std::string::npos);
+  cs = WgCase{};
+  cs.disagree = true;
+  r = run_wgmma(cs);
+  CHECK(r.err != cudaSuccess && r.msg.find("different descriptors") != std::string::npos);
+}
 
 TEST(emu_mma_tf32_matches_the_reference_product) {
   std::vector<float> A(128), B(64);

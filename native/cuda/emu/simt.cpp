@@ -22,6 +22,7 @@ namespace {
 
 constexpr size_t kStackBytes = 256 * 1024;
 constexpr size_t kMaxPayload = 64;
+constexpr int kWarpgroup = 128;
 
 enum class Wait { Ready, Barrier, Warp, Done };
 
@@ -54,6 +55,8 @@ struct ThreadState {
   };
   std::vector<Copy> copies;
   std::vector<size_t> group_ends;
+  int group = kWarpSize;  // threads taking part in the collective in progress: a warp, or a warpgroup (128)
+  WgmmaState wgmma;
 };
 
 struct BlockState {
@@ -106,6 +109,9 @@ void thread_main(void* arg) {
   } catch (...) {
     fail("unknown exception in kernel thread");
   }
+  if (!t->wgmma.ops.empty())
+    fail("thread " + std::to_string(t->linear) + " exited with " + std::to_string(t->wgmma.ops.size()) +
+         " wgmma.mma_async not retired by a wgmma.wait_group");
   t->wait = Wait::Done;
   fiber_switch(&t->ctx, &cur_block->sched);  // never resumed
 }
@@ -147,7 +153,7 @@ bool resolve_warps(BlockState& b) {
   for (int w0 = 0; w0 < n; w0 += kWarpSize) {
     for (int l = 0; l < kWarpSize && w0 + l < n; ++l) {
       ThreadState& t = b.threads[w0 + l];
-      if (t.wait != Wait::Warp) continue;
+      if (t.wait != Wait::Warp || t.group != kWarpSize) continue;
       unsigned mask = t.mask;
       bool complete = true;
       for (int k = 0; k < kWarpSize; ++k) {
@@ -161,7 +167,9 @@ bool resolve_warps(BlockState& b) {
           fail("lane " + std::to_string(k) + " named in the mask of " + t.kind + " at " + where(t.site) + " has exited");
           return false;
         }
-        if (o.wait != Wait::Warp || !(o.site == t.site) || o.mask != mask || std::strcmp(o.kind, t.kind) != 0) complete = false;
+        if (o.wait != Wait::Warp || o.group != kWarpSize || !(o.site == t.site) || o.mask != mask ||
+            std::strcmp(o.kind, t.kind) != 0)
+          complete = false;
       }
       if (!complete) continue;
       const void* ins[kWarpSize] = {};
@@ -176,6 +184,44 @@ bool resolve_warps(BlockState& b) {
         if (mask >> k & 1u) b.threads[w0 + k].wait = Wait::Ready;
       any = true;
     }
+  }
+  return any;
+}
+
+// Completes warpgroup collectives whose 128 threads have all arrived; returns whether any did.
+bool resolve_warpgroups(BlockState& b) {
+  bool any = false;
+  int n = static_cast<int>(b.threads.size());
+  for (int w0 = 0; w0 < n; w0 += kWarpgroup) {
+    const ThreadState* t = nullptr;
+    for (int k = w0; k < n && k < w0 + kWarpgroup && !t; ++k)
+      if (b.threads[k].wait == Wait::Warp && b.threads[k].group == kWarpgroup) t = &b.threads[k];
+    if (!t) continue;
+    if (w0 + kWarpgroup > n) {
+      fail(std::string(t->kind) + " at " + where(t->site) + " needs a whole warpgroup of 128 threads (block of " +
+           std::to_string(n) + " threads)");
+      return false;
+    }
+    bool complete = true;
+    for (int k = w0; k < w0 + kWarpgroup; ++k) {
+      const ThreadState& o = b.threads[k];
+      if (o.wait == Wait::Done) {
+        fail("thread " + std::to_string(k) + " of the warpgroup of " + t->kind + " at " + where(t->site) + " has exited");
+        return false;
+      }
+      if (o.wait != Wait::Warp || o.group != kWarpgroup || !(o.site == t->site) || std::strcmp(o.kind, t->kind) != 0)
+        complete = false;
+    }
+    if (!complete) continue;
+    const void* ins[kWarpgroup];
+    void* outs[kWarpgroup];
+    for (int k = 0; k < kWarpgroup; ++k) {
+      ins[k] = b.threads[w0 + k].in;
+      outs[k] = b.threads[w0 + k].out;
+    }
+    t->resolve(ins, outs, 0xffffffffu, kWarpgroup);
+    for (int k = w0; k < w0 + kWarpgroup; ++k) b.threads[k].wait = Wait::Ready;
+    any = true;
   }
   return any;
 }
@@ -233,6 +279,8 @@ void run_block(BlockState& b, int order, uint64_t seed) {
     if (!live) break;
     bool released = resolve_warps(b);
     if (!b.error.empty()) break;
+    released = resolve_warpgroups(b) || released;
+    if (!b.error.empty()) break;
     released = resolve_barrier(b) || released;
     if (!b.error.empty()) break;
     if (!released && !ran) {
@@ -251,6 +299,9 @@ const uint3& block_idx() { return cur_block->block_idx; }
 const dim3& block_dim() { return cur_block->block_dim; }
 const dim3& grid_dim() { return cur_block->grid_dim; }
 void* dynamic_smem() { return dyn_smem.data(); }
+size_t dynamic_smem_size() { return dyn_smem.size(); }
+int thread_linear() { return cur_thread->linear; }
+WgmmaState& wgmma_state() { return cur_thread->wgmma; }
 int lane_id() { return cur_thread->linear % kWarpSize; }
 
 unsigned active_mask() {
@@ -288,8 +339,29 @@ void warp_collective(const char* kind, unsigned mask, int width, const char* fil
   t->kind = kind;
   t->mask = mask;
   t->width = width;
+  t->group = kWarpSize;
   t->resolve = resolve;
   t->site = site;
+  t->wait = Wait::Warp;
+  yield_to_scheduler();
+}
+
+void warpgroup_collective(const char* kind, const char* file, int line, const void* in, size_t in_size, void* out,
+                          Resolve resolve) {
+  ThreadState* t = cur_thread;
+  if (in_size > kMaxPayload) {
+    fail(std::string(kind) + ": payload of " + std::to_string(in_size) + " bytes exceeds " + std::to_string(kMaxPayload));
+    t->wait = Wait::Done;
+    fiber_switch(&t->ctx, &cur_block->sched);
+  }
+  if (in_size) std::memcpy(t->in, in, in_size);
+  t->out = out;
+  t->kind = kind;
+  t->mask = 0xffffffffu;
+  t->width = kWarpSize;
+  t->group = kWarpgroup;
+  t->resolve = resolve;
+  t->site = Site{file, line};
   t->wait = Wait::Warp;
   yield_to_scheduler();
 }

@@ -22,6 +22,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 // --- qualifiers
 #define __global__
@@ -85,6 +86,32 @@ void warp_collective(const char* kind, unsigned mask, int width, const char* fil
                      size_t in_size, void* out, Resolve resolve);
 unsigned active_mask();
 int lane_id();
+// A warpgroup collective (wgmma): as warp_collective, over the 128 threads of
+// the caller's warpgroup (4 consecutive warps, the first one's index a
+// multiple of 4); every one of them must arrive at the same call. `in` and
+// `out` of resolve have 128 entries (warpgroup thread order); mask is all ones.
+void warpgroup_collective(const char* kind, const char* file, int line, const void* in, size_t in_size, void* out,
+                          Resolve resolve);
+int thread_linear();  // the calling thread's linear index in its block
+size_t dynamic_smem_size();
+
+// Asynchronous warpgroup MMAs this thread took part in (emu/ptx_emu.cpp): issued
+// ops, where each committed group ends, and whether a wgmma.fence came since
+// the last wait. Fresh for every block; a thread that exits with ops not
+// retired by a wgmma.wait_group fails the launch.
+struct WgmmaOp {
+  uint64_t desc_a, desc_b;
+  float* d;
+  int accumulate;
+  const char* file;  // the issuing call, for errors
+  int line;
+};
+struct WgmmaState {
+  bool fenced = false;
+  std::vector<WgmmaOp> ops;
+  std::vector<size_t> group_ends;
+};
+WgmmaState& wgmma_state();
 
 // Runs body() as every thread of every block of the grid; returns an error
 // message ("" on success).
