@@ -1,6 +1,8 @@
 // Tensor: a shape, a dtype and a device over native storage. Contiguous,
 // row-major. Freed by dispose(), by an enclosing tidy(), or (as a safety net)
-// by the FinalizationRegistry once garbage collected.
+// once garbage collected: the native handle, reachable only through its
+// tensor, frees the storage in its own finalizer (no FinalizationRegistry,
+// whose register/unregister cost ~0.6 us per op).
 import { inspect } from 'node:util';
 
 import { Device, parseDevice } from './device';
@@ -11,8 +13,6 @@ import { track } from './scope';
 
 export type DType = 'float32' | 'int32';
 export type TypedArray = Float32Array | Int32Array;
-
-const registry = new FinalizationRegistry<NativeHandle>((h) => h.dispose());
 
 export class Tensor {
   readonly shape: readonly number[];
@@ -38,7 +38,6 @@ export class Tensor {
     this.device = handle.device() as Device;
     this.size = this.shape.reduce((a, b) => a * b, 1);
     this.requiresGrad = requiresGrad;
-    registry.register(this, handle, this);
     track(this);
   }
 
@@ -98,7 +97,6 @@ export class Tensor {
   /** Frees the native memory now. Idempotent. */
   dispose(): void {
     if (!this.#handle) return;
-    registry.unregister(this);
     this.#handle.dispose();
     this.#handle = null;
   }

@@ -123,7 +123,7 @@ t.test('100k tensors created and freed: live count back to zero, RSS flat', asyn
   t.ok(grown < 8 * 2 ** 20, `RSS grew by ${(grown / 2 ** 20).toFixed(2)} MiB`);
 });
 
-t.test('garbage-collected tensors are freed by the FinalizationRegistry', async (t) => {
+t.test('garbage-collected tensors are freed (the native handle\'s finalizer)', async (t) => {
   if (typeof global.gc !== 'function') {
     t.fail('run with --expose-gc (set in package.json tap.node-arg)');
     return;
