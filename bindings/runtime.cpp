@@ -114,6 +114,10 @@ Napi::Value GemmLaunchCounts(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Value GemmWgmmaAvailable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), gpu::gemm_wgmma_available());
+}
+
 Napi::Value RngState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   rng::State s = rng::get_state();
@@ -170,6 +174,7 @@ CG_EXPORT("emptyCache", EmptyCache);
 CG_EXPORT("synchronize", Synchronize);
 CG_EXPORT("hostSyncs", HostSyncs);
 CG_EXPORT("gemmLaunches", GemmLaunchCounts);
+CG_EXPORT("gemmWgmmaAvailable", GemmWgmmaAvailable);
 CG_EXPORT("rngState", RngState);
 CG_EXPORT("setRngState", SetRngState);
 

@@ -109,6 +109,8 @@ export const cuda = {
    * that tests and benchmarks can tell which path ran.
    */
   gemmLaunches: (): { simt: number; mma: number; wgmma: number } => native.gemmLaunches(),
+  /** Whether the wgmma GEMM can run here: an sm_90 GPU and sm_90a code in this build (then CUDAGRAD_GEMM_WGMMA=1 selects it). */
+  wgmmaAvailable: (): boolean => native.gemmWgmmaAvailable(),
 };
 
 function initialDefault(): Device {

@@ -49,6 +49,7 @@ export interface NativeAddon {
   synchronize(device: number): void;
   hostSyncs(): number;
   gemmLaunches(): { simt: number; mma: number; wgmma: number };
+  gemmWgmmaAvailable(): boolean;
   sharesStorage(a: NativeHandle, b: NativeHandle): boolean;
   rngState(): { seed: bigint; offset: bigint };
   setRngState(seed: bigint, offset: bigint): void;

@@ -22,5 +22,9 @@ cp package.json .device/js/
 mkdir -p .device/headers/node-addon-api
 cp -r node_modules/node-api-headers/include .device/headers/node-api
 cp node_modules/node-addon-api/*.h .device/headers/node-addon-api/
+case "${CUDAGRAD_CUDA_ARCHS:-90a}" in
+  *90a*) ;;
+  *) echo "device bundle: WARNING: CUDAGRAD_CUDA_ARCHS=$CUDAGRAD_CUDA_ARCHS has no 90a: the addon carries no sm_90a code, so on the H200 the wgmma GEMM cannot run (its test skips, its device-check rows are missing). Unset it or include 90a." >&2 ;;
+esac
 npx cmake-js compile >/dev/null
 du -sh .device build/Release | sed 's/^/device bundle: /'

@@ -129,6 +129,10 @@ t.test('wgmma GEMM (CUDAGRAD_GEMM_WGMMA=1, precision medium) vs float64', async 
     t.skip(`the wgmma path needs an sm_90 device (this one: ${cuda?.type === 'cuda' ? cuda.computeCapability : 'none'})`, () => {});
     return;
   }
+  if (!cg.cuda.wgmmaAvailable()) {
+    t.skip('this addon has no sm_90a code (built with CUDAGRAD_CUDA_ARCHS without 90a): the wgmma GEMM cannot run', () => {});
+    return;
+  }
   const before = cg.getMatmulPrecision();
   t.teardown(() => cg.setMatmulPrecision(before));
   cg.setMatmulPrecision('medium');
@@ -148,4 +152,15 @@ t.test('wgmma GEMM (CUDAGRAD_GEMM_WGMMA=1, precision medium) vs float64', async 
   runCase(t, { M: 7, N: 9, K: 11, ta: false, tb: false });
   const n2 = cg.cuda.gemmLaunches();
   t.same([n2.wgmma - n1.wgmma, n2.mma - n1.mma], [0, 1], "'high' (TF32) uses the mma.sync kernel");
+});
+
+t.test('cuda.wgmmaAvailable(): an sm_90 device with sm_90a code (the emulator counts)', async (t) => {
+  const cuda = cg.devices().find((d) => d.type === 'cuda');
+  if (!cg.cuda.available() || cuda?.type !== 'cuda') {
+    t.equal(cg.cuda.wgmmaAvailable(), false, `false without a CUDA device (${cg.cuda.reason()})`);
+    return;
+  }
+  if (cuda.name.includes('SIMT emulator')) t.equal(cg.cuda.wgmmaAvailable(), true, 'true on the emulated sm_90');
+  else if (!cuda.computeCapability.startsWith('9.')) t.equal(cg.cuda.wgmmaAvailable(), false, `false on compute capability ${cuda.computeCapability}`);
+  else t.pass(`sm_90 GPU: wgmmaAvailable() is ${cg.cuda.wgmmaAvailable()} (true when this build includes 90a)`);
 });

@@ -145,3 +145,28 @@ t.test('bad input names the op and the tensor', async (t) => {
     t.throws(() => adamStepMulti([item(), item({ param: c, grad: cg.zeros([2, 3], { device: 'cuda' }), m: cg.zeros([2, 3], { device: 'cuda' }), v: cg.zeros([2, 3], { device: 'cuda' }) })], o, true, null), { name: 'TypeError', message: /expected all tensors on one device, got cpu \(tensor 0\) and cuda(:0)? \(tensor 1\)/ });
   }
 });
+
+t.test('a failed step changes nothing; parameters on two devices update per device', async (t) => {
+  // beta1 set out of range after construction: the native call refuses it before any update.
+  const ps = [cg.tensor([1, 2, 3], { requiresGrad: true }), cg.tensor([4, 5], { requiresGrad: true })];
+  ps.forEach((p) => (p.grad = cg.ones([...p.shape])));
+  const opt = new cg.optim.AdamW(ps, { lr: 0.1 });
+  opt.beta1 = 1.5;
+  t.throws(() => opt.step(), { name: 'RangeError', message: /beta1 must be in \[0, 1\), got 1.5/ });
+  t.same(opt.stateDict().steps, [0, 0], 'no step counted');
+  t.same(Array.from(ps[0].toArray()), [1, 2, 3], 'no parameter changed');
+  opt.beta1 = 0.9;
+  opt.step();
+  t.same(opt.stateDict().steps, [1, 1], 'the retry is the first step');
+  const ref = [cg.tensor([1, 2, 3]), cg.tensor([4, 5])];
+  ref.forEach((p) => adamwStep(p, cg.ones([...p.shape]), cg.zeros([...p.shape]), cg.zeros([...p.shape]), { lr: 0.1, step: 1 }));
+  t.same(ps.map((p, i) => bitDiffs(p.toArray() as Float32Array, ref[i].toArray() as Float32Array)), [0, 0], 'and gives the first step\'s numbers');
+
+  if (!cg.cuda.available()) return;
+  const mixed = [cg.tensor([1, 2, 3], { requiresGrad: true }), cg.tensor([4, 5], { device: 'cuda', requiresGrad: true })];
+  mixed.forEach((p) => (p.grad = cg.ones([...p.shape], { device: p.device })));
+  new cg.optim.AdamW(mixed, { lr: 0.1 }).step();
+  t.same(mixed.map((p, i) => bitDiffs(p.toArray() as Float32Array, ref[i].toArray() as Float32Array)), [0, 0], 'cpu + cuda parameters: each updated on its device');
+  const clipped = new cg.optim.AdamW(mixed, { lr: 0.1, globalClipNorm: 1 });
+  t.throws(() => clipped.step(), { name: 'TypeError', message: /expected all tensors on one device/ }, 'a global-norm clip needs one device');
+});

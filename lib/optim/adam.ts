@@ -5,7 +5,7 @@
 // parameter adamStep / adamwStep give the same numbers. Moments m and v are
 // created on a parameter's first step.
 import { checkOptions } from '../errors';
-import { adamStep, adamStepMulti, adamwStep } from '../ops/optim';
+import { AdamMultiItem, adamStep, adamStepMulti, adamwStep } from '../ops/optim';
 import { Tensor } from '../tensor';
 import { BaseOptions, hyper, Hyper, Optimizer, Update } from './optimizer';
 
@@ -63,9 +63,19 @@ abstract class AdamBase extends Optimizer {
   // Every parameter in one native call, the global-norm clip fused in (the
   // gradients are read once and not rewritten); the same numbers as
   // clipGradNorm then update() per parameter.
+  // Parameters on several devices: one call per device (the clip needs one device: with a
+  // clip, mixed devices take the per-parameter path, whose clipGradNorm says so).
   protected updateAll(all: Update[], clipNorm: number | null): boolean {
-    const items = all.map((u) => ({ param: u.p, grad: u.g, m: u.slots.get('m')!, v: u.slots.get('v')!, step: u.step, weightDecay: this.weightDecayOf(u.p) }));
-    adamStepMulti(items, { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps }, this.decoupled, clipNorm);
+    const byDevice = new Map<string, AdamMultiItem[]>();
+    for (const u of all) {
+      const item = { param: u.p, grad: u.g, m: u.slots.get('m')!, v: u.slots.get('v')!, step: u.step, weightDecay: this.weightDecayOf(u.p) };
+      const list = byDevice.get(u.p.device);
+      if (list) list.push(item);
+      else byDevice.set(u.p.device, [item]);
+    }
+    if (byDevice.size > 1 && clipNorm !== null) return false;
+    const o = { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps };
+    for (const items of byDevice.values()) adamStepMulti(items, o, this.decoupled, clipNorm);
     return true;
   }
 }

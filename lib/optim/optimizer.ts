@@ -131,15 +131,22 @@ export abstract class Optimizer {
       items.push({ p, g, i, first: this.#steps[i] === 0 });
     });
     noGrad(() => {
-      for (const it of items) {
-        if (it.first) for (const s of this.slotNames) this.#slots[it.i].set(s, keep(zeros(it.p.shape, { device: it.p.device })));
-        this.#steps[it.i]++;
-      }
-      const all = items.map((it) => ({ p: it.p, g: it.g, slots: this.#slots[it.i], step: this.#steps[it.i], first: it.first }));
+      const slotsOf = (it: UpdateItem) => {
+        const m = this.#slots[it.i];
+        for (const s of this.slotNames) if (!m.has(s)) m.set(s, keep(zeros(it.p.shape, { device: it.p.device })));
+        return m;
+      };
+      // A step count advances only once its parameter is updated (a failed call leaves them as they were).
+      const all = items.map((it) => ({ p: it.p, g: it.g, slots: slotsOf(it), step: this.#steps[it.i] + 1, first: it.first }));
       // The norm is not read back here: no host sync on CUDA.
-      if (!this.updateAll(all, this.globalClipNorm)) {
+      if (this.updateAll(all, this.globalClipNorm)) {
+        for (const it of items) this.#steps[it.i]++;
+      } else {
         if (this.globalClipNorm !== null) clipGradNorm(this.#params, this.globalClipNorm, { returnNorm: false });
-        for (const u of all) this.update(u.p, u.g, u.slots, u.step, u.first);
+        all.forEach((u, k) => {
+          this.update(u.p, u.g, u.slots, u.step, u.first);
+          this.#steps[items[k].i]++;
+        });
       }
     });
     this.iterations++;
@@ -154,7 +161,11 @@ export abstract class Optimizer {
     return false;
   }
 
-  /** Updates p in place from its gradient and slots; step counts from 1. */
+  /**
+   * Updates p in place from its gradient and slots; step counts from 1. Used
+   * when updateAll() returns false (Adam and AdamW update through updateAll:
+   * override weightDecayOf() there rather than update()).
+   */
   protected abstract update(p: Tensor, g: Tensor, slots: Map<string, Tensor>, step: number, first: boolean): void;
 
   /** The hyperparameters, for the state dict and the config. */

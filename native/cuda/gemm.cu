@@ -310,4 +310,5 @@ namespace cg::gpu {
 GemmLaunches gemm_launches() {
   return GemmLaunches{cuda::n_simt.load(), cuda::n_mma.load(), cuda::n_wgmma.load()};
 }
+bool gemm_wgmma_available() { return cuda::gemm_detail::wgmma_available(); }
 }  // namespace cg::gpu

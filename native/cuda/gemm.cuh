@@ -59,6 +59,7 @@ int device_major();
 // the emulator, whose device is a pretend sm_90). Off by default: it has not
 // been validated on a GPU yet.
 bool wgmma_selected();
+bool wgmma_available();  // an sm_90 device and sm_90a code in this binary (the emulator counts)
 // Launches the 'medium' (bf16) wgmma kernel on the same grid as the others.
 void launch_wgmma(const GemmParams& p, bool trans_a, bool trans_b, dim3 grid);
 

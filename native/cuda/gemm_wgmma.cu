@@ -179,17 +179,20 @@ void launch_typed(const GemmParams& p, dim3 grid) {
 
 }  // namespace
 
+bool wgmma_available() {
+#if defined(CG_EMULATE_CUDA) || defined(CG_BUILT_SM90A)
+  return device_major() == 9;
+#else
+  return false;  // no sm_90a code in this binary
+#endif
+}
+
 bool wgmma_selected() {
   static const bool asked = [] {
     const char* e = std::getenv("CUDAGRAD_GEMM_WGMMA");
     return e != nullptr && std::strcmp(e, "1") == 0;
   }();
-#if defined(CG_EMULATE_CUDA) || defined(CG_BUILT_SM90A)
-  return asked && device_major() == 9;
-#else
-  (void)asked;
-  return false;  // no sm_90a code in this binary
-#endif
+  return asked && wgmma_available();
 }
 
 void launch_wgmma(const GemmParams& p, bool trans_a, bool trans_b, dim3 grid) {

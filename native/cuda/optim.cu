@@ -93,6 +93,7 @@ __global__ void adam_kernel(float* param, const float* grad, float* m, float* v,
 // adam_step_multi: up to kAdamMultiTensors tensors a launch, passed by value;
 // blockIdx.y picks the tensor, blockIdx.x strides over it as adam_kernel.
 constexpr int kAdamMultiTensors = 24;  // 24 x 80 bytes: well inside the 4 KiB of kernel parameters
+constexpr unsigned kAdamMultiBlocks = 2048;  // x 256 threads: two waves of a 132-SM H200
 struct AdamMultiArgs {
   AdamTensor t[kAdamMultiTensors];
   const double* sumsq;  // null: no clipping
@@ -234,8 +235,11 @@ void adam_step_multi(const AdamTensor* ts, int64_t count, const double* sumsq, d
       most = ts[k].n > most ? ts[k].n : most;
     }
     if (!used) continue;
-    LAUNCH(adam_multi_kernel, dim3(grid_for((most + 3) / 4, kThreads), used), kThreads, 0, stream())(a);
-    gpu::check_last_launch("adamStep (multi-tensor)");
+    // Blocks for the largest tensor, capped lower than grid_for's 65535: the grid-stride loop
+    // covers the rest, and the small tensors' blocks (most of them, idle) stay few.
+    unsigned bx = grid_for((most + 3) / 4, kThreads);
+    LAUNCH(adam_multi_kernel, dim3(bx < kAdamMultiBlocks ? bx : kAdamMultiBlocks, used), kThreads, 0, stream())(a);
+    gpu::check_last_launch(ts[k0].s.decoupled ? "adamwStep (multi-tensor)" : "adamStep (multi-tensor)");
   }
 }
 
@@ -252,6 +256,10 @@ void sum_squares(double* out, const float* inp, int64_t n, bool accumulate) {
 }
 
 void sum_squares_multi(double* out, const float* const* inps, const int64_t* ns, int64_t count) {
+  if (count == 0) {  // as the CPU's: an empty list sums to 0
+    CG_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(double), stream()), "gradNorm");
+    return;
+  }
   for (int64_t k0 = 0; k0 < count; k0 += kSumMultiTensors) {
     SumSqMultiArgs a{};
     int parts = 0, most = 0;

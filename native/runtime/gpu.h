@@ -64,6 +64,9 @@ struct GemmLaunches {
   uint64_t simt = 0, mma = 0, wgmma = 0;
 };
 GemmLaunches gemm_launches();
+// Whether the wgmma GEMM can run here (an sm_90 device and sm_90a code in this
+// binary; the emulator counts): CUDAGRAD_GEMM_WGMMA=1 then selects it.
+bool gemm_wgmma_available();
 
 // Throws cg::Error with the CUDA message if the last launch on this thread failed.
 void check_last_launch(const char* op);
