@@ -254,6 +254,16 @@ t.test('every device: all ignored, custom ignoreIndex, empty batch, C = 1', asyn
   }
 });
 
+t.test('bad input: the same errors whether or not the loss will be differentiated (fused path)', async (t) => {
+  for (const requiresGrad of [false, true]) {
+    const x = cg.zeros([3, 4], { requiresGrad });
+    t.throws(() => cg.crossEntropy(x, i32([0, 4, 1])), { name: 'RangeError', message: 'cudagrad.crossEntropy: target 4 at row 1 is out of range for 4 classes (expected 0..3 or ignoreIndex -100)' });
+    t.throws(() => cg.crossEntropy(x, i32([0, 1])), { name: 'RangeError', message: 'cudagrad.crossEntropy: targets must have shape [3] for logits of shape [3, 4], got [2]' });
+    t.throws(() => cg.crossEntropy(x, cg.tensor([0, 1, 2])), { name: 'TypeError', message: 'cudagrad.crossEntropy: targets must be int32, got float32 tensor of shape [3]' });
+    t.throws(() => cg.crossEntropy(cg.zeros([3], { requiresGrad }), i32([0, 1, 2])), { name: 'RangeError', message: 'cudagrad.crossEntropy: logits must be 2-D (N, C), got shape [3]' });
+  }
+});
+
 t.test('bad input', async (t) => {
   const x = cg.zeros([3, 4]);
   t.throws(() => cg.crossEntropy(x, i32([0, 4, 1])), { name: 'RangeError', message: 'cudagrad.crossEntropy: target 4 at row 1 is out of range for 4 classes (expected 0..3 or ignoreIndex -100)' });
