@@ -56,5 +56,19 @@ log "benchmarks vs PyTorch"
 PYTHONUNBUFFERED=1 timeout 120 node bench/device/bench.js || status=1
 log "GPT-2 124M training vs nanoGPT-style PyTorch"
 DEVICE_CHECK_TORCH_GPT_S=70 timeout 120 node bench/device/gpt.js || status=1
+# Optional (off by default: the steps above fill the 8 minutes): the README's main job,
+# `cudagrad train gpt` at its GPU default (shakespeare_char size, bf16), for at most
+# DEVICE_CHECK_TRAIN_GPT_S seconds; its log shows the loss, tokens/s and the validation loss
+# every 250 steps. A run cut at the limit (exit 124) is expected, not a failure.
+if [ "${DEVICE_CHECK_TRAIN_GPT_S:-0}" -gt 0 ]; then
+  log "train gpt on the GPU, at most ${DEVICE_CHECK_TRAIN_GPT_S} s (log: $OUT/train-gpt.log)"
+  tiny=()
+  [ "${DEVICE_CHECK_SMALL:-0}" = 1 ] && tiny=(--steps 4 --n-layer 1 --n-head 2 --n-embd 32 --block-size 16 --batch-size 2 --eval-interval 2 --eval-windows 2 --sample-tokens 8)
+  timeout "$DEVICE_CHECK_TRAIN_GPT_S" node .device/js/lib/cli.js train gpt --device cuda --data data/tinyshakespeare.txt \
+    --verbose 2 --out "$OUT/train-gpt" "${tiny[@]}" >"$OUT/train-gpt.log" 2>&1
+  rc=$?
+  if [ $rc -ne 0 ] && [ $rc -ne 124 ]; then status=1; log "train gpt failed (exit $rc)"; fi
+  grep -E "^step|val loss" "$OUT/train-gpt.log" | tail -n 3
+fi
 node bench/device/report.js
 exit $status

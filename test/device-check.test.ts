@@ -23,7 +23,7 @@ t.test('device bundle and an emulated dry run of bench/device-check.sh', async (
   const run = spawnSync('bash', ['bench/device-check.sh'], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...env, OUT: out, DEVICE_CHECK_EMULATE: '1', DEVICE_CHECK_FILTER: 'activation' },
+    env: { ...env, OUT: out, DEVICE_CHECK_EMULATE: '1', DEVICE_CHECK_FILTER: 'activation', DEVICE_CHECK_TRAIN_GPT_S: '120' },
     timeout: 600_000,
   });
   const text = `${run.stdout}${run.stderr}`;
@@ -46,4 +46,6 @@ t.test('device bundle and an emulated dry run of bench/device-check.sh', async (
   t.ok(['linear', 'linearBackward', 'attentionForward', 'crossEntropyWithGrad', 'adamStepMulti'].every((f) => profiled.includes(f)), 'a GPT step profiled per native call', { profiled, error: gpt?.profile_error });
   t.ok(gpt?.losses?.length === report.gpt.config.warmup + report.gpt.config.steps && gpt.losses.every((l: number) => Number.isFinite(l) && l > 0), 'its losses are finite');
   t.match(text, /GPT 1 layers x 64, batch 2 x 32 \(bf16 autocast\):\ncudagrad +\d+ tokens\/s/);
+  const trainLog = fs.readFileSync(path.join(out, 'train-gpt.log'), 'utf8');
+  t.match(trainLog, /val loss \d+\.\d+ \(whole validation split/, 'the optional train gpt step ran the CLI to its end (tiny size)', { trainLog: trainLog.slice(-1500) });
 });
