@@ -1,5 +1,7 @@
 // Activation benchmarks: GELU forward and backward over 4M floats (memory bound:
-// bytes moved = 4 bytes x tensors read and written).
+// bytes moved = 4 bytes x tensors read and written), and ReLU on one element:
+// the per-op cost from JS (argument checks, dispatch, output allocation, the
+// Tensor wrapper, dispose) next to torch's eager dispatch of the same op.
 'use strict';
 
 module.exports = (cg) => {
@@ -7,7 +9,9 @@ module.exports = (cg) => {
   const x = cg.randn([n], { seed: 1 });
   const dout = cg.randn([n], { seed: 2 });
   const { activationBackward } = require('../../dist/ops/activation');
+  const one = cg.randn([1], { seed: 3 });
   return [
+    { id: 'relu_dispatch_1', family: 'activation', peer: 'relu_1', params: { n: 1 }, bytes: 8, run: () => cg.relu(one).dispose() },
     { id: 'gelu_fwd_4M', family: 'activation', peer: 'gelu_fwd', params: { n }, bytes: 8 * n, run: () => cg.gelu(x).dispose() },
     {
       id: 'gelu_bwd_4M',
