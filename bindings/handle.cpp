@@ -70,17 +70,32 @@ void Handle::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Handle", ctor);
 }
 
+namespace {
+// The TensorImpl that Wrap() hands to the constructor it is calling (set just
+// before, taken by the constructor). Not an External argument: node-api makes
+// each External a global handle, a measurable cost on every op's output.
+thread_local TensorImpl* pending_impl = nullptr;
+}  // namespace
+
 Handle::Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) {
-  // Only Wrap() may construct a handle: it passes the TensorImpl as an External.
-  if (info.Length() != 1 || !info[0].IsExternal())
+  // Only Wrap() may construct a handle.
+  if (!pending_impl)
     throw Napi::TypeError::New(info.Env(), "cudagrad: Handle cannot be constructed from JS; use cudagrad.tensor()");
-  impl_.reset(info[0].As<Napi::External<TensorImpl>>().Data());
+  impl_.reset(pending_impl);
+  pending_impl = nullptr;
 }
 
 Napi::Object Handle::Wrap(Napi::Env env, TensorPtr impl) {
   auto* data = env.GetInstanceData<AddonData>();
-  Napi::External<TensorImpl> ext = Napi::External<TensorImpl>::New(env, impl.get());
-  Napi::Object obj = data->handle_ctor.New({ext});
+  pending_impl = impl.get();
+  Napi::Object obj;
+  try {
+    obj = data->handle_ctor.New({});
+  } catch (...) {
+    if (!pending_impl) impl.release();  // the constructor took it before the failure
+    pending_impl = nullptr;
+    throw;
+  }
   impl.release();  // now owned by the Handle
   return obj;
 }
