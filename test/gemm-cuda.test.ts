@@ -12,24 +12,13 @@ import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
 import { gemm, linearBackward, matmulBackward } from '../lib/ops/matmul';
-import { uniform } from './oracle';
+import { assertWithinScale, gemmErrorFactor, uniform } from './oracle';
 
-const U = 2 ** -24;
-const INPUT_ROUNDING: Record<cg.MatmulPrecision, number> = { highest: 0, high: 2 * 2 ** -11, medium: 2 * 2 ** -8 };
 let seed = 100;
 const rnd = (n: number) => uniform(n, seed++, -1, 1);
 
 function check(t: Test, got: ArrayLike<number>, want: ArrayLike<number>, s: ArrayLike<number>, K: number, prec: cg.MatmulPrecision, label: string) {
-  const f = INPUT_ROUNDING[prec] + (8 * Math.sqrt(K) + 8) * U;
-  const bad: string[] = [];
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    const tol = f * s[i] + 1e-30;
-    worst = Math.max(worst, d / tol);
-    if (!(d <= tol) && bad.length < 5) bad.push(`[${i}] got ${got[i]} want ${want[i]}`);
-  }
-  t.ok(got.length === want.length && bad.length === 0, `${label} (max err ${worst.toFixed(3)} of tolerance)`, bad.length ? { mismatches: bad } : {});
+  assertWithinScale(t, got, want, s, gemmErrorFactor(K, prec), label);
 }
 
 const dev = (x: ArrayLike<number>, shape: number[]) => cg.tensor(Float32Array.from(x), { shape, device: 'cuda' });

@@ -13,9 +13,9 @@ import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
 import { gemm } from '../lib/ops/matmul';
-import { uniform } from './oracle';
+import { assertWithinScale, gemmErrorFactor, uniform } from './oracle';
 
-const F = (K: number) => 2 * 2 ** -8 + (8 * Math.sqrt(K) + 8) * 2 ** -24;
+const F = (K: number) => gemmErrorFactor(K, 'medium');
 let seed = 700;
 const rnd = (n: number) => uniform(n, seed++, -1, 1);
 const dev = (x: ArrayLike<number>) => cg.tensor(Float32Array.from(x), { shape: [x.length], device: 'cuda' });
@@ -30,18 +30,6 @@ interface Case {
   batch?: number;
   broadcastA?: boolean; // strideA = 0
   epilogue?: boolean; // alpha, beta, bias, gelu, preact
-}
-
-function within(t: Test, got: ArrayLike<number>, want: ArrayLike<number>, s: ArrayLike<number>, f: number, label: string) {
-  const bad: string[] = [];
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    const tol = f * s[i] + 1e-30;
-    worst = Math.max(worst, d / tol);
-    if (!(d <= tol) && bad.length < 5) bad.push(`[${i}] got ${got[i]} want ${want[i]}`);
-  }
-  t.ok(got.length === want.length && bad.length === 0, `${label} (max err ${worst.toFixed(3)} of tolerance)`, bad.length ? { mismatches: bad } : {});
 }
 
 // Runs one GEMM on the device and checks it; returns nothing (assertions only).
@@ -103,10 +91,10 @@ function runCase(t: Test, c: Case) {
         if (pre) gotPre[i * N + j] = pre[z * strideC + i * ldc + j];
       }
     if (c.epilogue) {
-      within(t, gotPre, want, s, F(K), `${label} [${z}] preact`);
-      within(t, got, Array.from(gotPre, gelu), gotPre.map((v) => 1.2 * Math.abs(v) + 1e-6), F(1), `${label} [${z}] gelu(preact)`);
+      assertWithinScale(t, gotPre, want, s, F(K), `${label} [${z}] preact`);
+      assertWithinScale(t, got, Array.from(gotPre, gelu), gotPre.map((v) => 1.2 * Math.abs(v) + 1e-6), F(1), `${label} [${z}] gelu(preact)`);
     } else {
-      within(t, got, want, s, F(K), `${label} [${z}]`);
+      assertWithinScale(t, got, want, s, F(K), `${label} [${z}]`);
     }
   }
   let untouched = true;

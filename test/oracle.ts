@@ -59,6 +59,29 @@ export function assertClose(t: Test, got: ArrayLike<number>, want: ArrayLike<num
 }
 
 /**
+ * GEMM error factor at a matmul precision: the operands' input rounding
+ * (TF32: 2^-11, bf16: 2^-8, twice) plus float32 accumulation over K; a result
+ * may be off by this times the sum of |terms| (assertWithinScale's scale).
+ */
+export function gemmErrorFactor(K: number, prec: 'highest' | 'high' | 'medium'): number {
+  const rounding = { highest: 0, high: 2 * 2 ** -11, medium: 2 * 2 ** -8 }[prec];
+  return rounding + (8 * Math.sqrt(K) + 8) * 2 ** -24;
+}
+
+/** Asserts |got - want| <= f * scale[i] elementwise; reports the worst ratio to the tolerance. */
+export function assertWithinScale(t: Test, got: ArrayLike<number>, want: ArrayLike<number>, scale: ArrayLike<number>, f: number, label: string): void {
+  const bad: string[] = [];
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i] - want[i]);
+    const tol = f * scale[i] + 1e-30;
+    worst = Math.max(worst, d / tol);
+    if (!(d <= tol) && bad.length < 5) bad.push(`[${i}] got ${got[i]} want ${want[i]}`);
+  }
+  t.ok(got.length === want.length && bad.length === 0, `${label} (max err ${worst.toFixed(3)} of tolerance)`, bad.length ? { mismatches: bad } : {});
+}
+
+/**
  * Central finite differences of a scalar function of `x` (float64 steps on
  * float32 inputs): d f / d x_i ~ (f(x + h e_i) - f(x - h e_i)) / 2h.
  */
