@@ -78,6 +78,26 @@ __device__ __forceinline__ void put4(uint16_t* tile, bool along_k, int c, float4
   }
 }
 
+// One operand's BM x WBK tile (rows r0.. of its M or N, K from k0) into `tile` as bf16,
+// kGroup chunks in registers at a time. AlongK: the operand is stored K-contiguous,
+// (rows, K) with leading dimension ld; else (K, rows).
+template <bool AlongK>
+__device__ __forceinline__ void stage_tile(uint16_t* tile, const float* X, int64_t ld, int rows, int K, int r0, int k0,
+                                           bool vec, int tid) {
+#pragma unroll
+  for (int h = 0; h < kChunks; h += kGroup) {
+    float4 r[kGroup];
+#pragma unroll
+    for (int q = 0; q < kGroup; ++q) {
+      int c = tid + (h + q) * kThreads, row, k;
+      if (AlongK) chunk_along_k(c, row, k), r[q] = load4(X, ld, rows, K, r0 + row, k0 + k, vec);
+      else chunk_along_rows(c, row, k), r[q] = load4(X, ld, K, rows, k0 + k, r0 + row, vec);
+    }
+#pragma unroll
+    for (int q = 0; q < kGroup; ++q) put4(tile, AlongK, tid + (h + q) * kThreads, r[q]);
+  }
+}
+
 #endif  // CG_HAS_SM90A
 
 // --- kernels
@@ -99,32 +119,9 @@ __global__ void __launch_bounds__(kThreads) gemm_wgmma(GemmParams p) {
     // time: few staging registers next to the 64 accumulators (ptxas, sm_90a: 255
     // registers; larger groups spill in the main loop).
     auto load_tile = [&](int kt, int s) {
-      const int k0 = kt * WBK;
       uint16_t* As = smem + s * kStage;
-#pragma unroll
-      for (int h = 0; h < kChunks; h += kGroup) {
-        float4 r[kGroup];
-#pragma unroll
-        for (int q = 0; q < kGroup; ++q) {
-          int c = tid + (h + q) * kThreads, row, k;
-          if (TA) chunk_along_rows(c, row, k), r[q] = load4(A, p.lda, p.K, p.M, k0 + k, m0 + row, p.vec_a);  // (K, M)
-          else chunk_along_k(c, row, k), r[q] = load4(A, p.lda, p.M, p.K, m0 + row, k0 + k, p.vec_a);       // (M, K)
-        }
-#pragma unroll
-        for (int q = 0; q < kGroup; ++q) put4(As, !TA, tid + (h + q) * kThreads, r[q]);
-      }
-#pragma unroll
-      for (int h = 0; h < kChunks; h += kGroup) {
-        float4 r[kGroup];
-#pragma unroll
-        for (int q = 0; q < kGroup; ++q) {
-          int c = tid + (h + q) * kThreads, row, k;
-          if (TB) chunk_along_k(c, row, k), r[q] = load4(B, p.ldb, p.N, p.K, n0 + row, k0 + k, p.vec_b);     // (N, K)
-          else chunk_along_rows(c, row, k), r[q] = load4(B, p.ldb, p.K, p.N, k0 + k, n0 + row, p.vec_b);    // (K, N)
-        }
-#pragma unroll
-        for (int q = 0; q < kGroup; ++q) put4(As + kTile, TB, tid + (h + q) * kThreads, r[q]);
-      }
+      stage_tile<!TA>(As, A, p.lda, p.M, p.K, m0, kt * WBK, p.vec_a, tid);
+      stage_tile<TB>(As + kTile, B, p.ldb, p.N, p.K, n0, kt * WBK, p.vec_b, tid);
       ptx::fence_proxy_async();  // make the stores visible to wgmma's async-proxy reads
     };
     if (ktiles > 0) load_tile(0, 0);
