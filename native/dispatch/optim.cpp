@@ -152,16 +152,14 @@ void adam_step_multi(const std::vector<AdamItem>& items, const AdamOptions& o, d
     AdamOptions oi = o;
     oi.step = it.step;
     oi.weight_decay = it.weight_decay;
-    std::string at = cat(" (tensor ", i, ")");
-    check_adam(cat(op, at).c_str(), oi);
-    check_state(cat(op, at).c_str(), {{it.param, "param"}, {it.grad, "grad"}, {it.m, "m"}, {it.v, "v"}});
-    if (it.param->device() != items[0].param->device())
-      throw_type_error(op, ": expected all tensors on one device, got ", items[0].param->device().str(),
-                       " (tensor 0) and ", it.param->device().str(), " (tensor ", i, ")");
+    const std::string name = cat(op, " (tensor ", i, ")");
+    check_adam(name.c_str(), oi);
+    check_state(name.c_str(), {{it.param, "param"}, {it.grad, "grad"}, {it.m, "m"}, {it.v, "v"}});
     ts.push_back({it.param->data_as<float>(), it.grad->data_as<float>(), it.m->data_as<float>(),
                   it.v->data_as<float>(), it.param->numel(), adam_scalars(oi)});
     grads.push_back(it.grad);
   }
+  check_grads(op, grads);  // one device for all (each grad is on its param's device)
   // The global norm's sum of squares stays where the tensors live (no host sync on CUDA).
   TensorPtr acc = clip ? sum_squares_on_device(op, grads) : nullptr;
   const double* total = acc ? reinterpret_cast<const double*>(acc->data_as<float>()) : nullptr;
