@@ -28,13 +28,6 @@ export interface Update {
   first: boolean;
 }
 
-interface UpdateItem {
-  p: Tensor;
-  g: Tensor;
-  i: number;
-  first: boolean;
-}
-
 export interface OptimizerStateDict {
   /** 'SGD', 'Adam' or 'AdamW'. */
   type: string;
@@ -123,29 +116,30 @@ export abstract class Optimizer {
     const fn = `${this.#fn}.step`;
     const lr = this.lr;
     if (typeof lr !== 'number' || !(lr >= 0) || !Number.isFinite(lr)) throw rangeError(fn, `lr must be a finite number >= 0, got ${describe(lr)}`);
-    const items: UpdateItem[] = [];
+    const idx: number[] = []; // the parameters with a gradient
     this.#params.forEach((p, i) => {
       const g = p.grad;
       if (!g) return;
       if (shapeStr(g.shape) !== shapeStr(p.shape)) throw rangeError(fn, `params[${i}] has shape ${shapeStr(p.shape)} but its grad has shape ${shapeStr(g.shape)}`);
-      items.push({ p, g, i, first: this.#steps[i] === 0 });
+      idx.push(i);
     });
     noGrad(() => {
-      const slotsOf = (it: UpdateItem) => {
-        const m = this.#slots[it.i];
-        for (const s of this.slotNames) if (!m.has(s)) m.set(s, keep(zeros(it.p.shape, { device: it.p.device })));
-        return m;
-      };
       // A step count advances only once its parameter is updated (a failed call leaves them as they were).
-      const all = items.map((it) => ({ p: it.p, g: it.g, slots: slotsOf(it), step: this.#steps[it.i] + 1, first: it.first }));
+      const all: Update[] = idx.map((i) => {
+        const p = this.#params[i];
+        const slots = this.#slots[i];
+        for (const s of this.slotNames) if (!slots.has(s)) slots.set(s, keep(zeros(p.shape, { device: p.device })));
+        const step = this.#steps[i] + 1;
+        return { p, g: p.grad!, slots, step, first: step === 1 };
+      });
       // The norm is not read back here: no host sync on CUDA.
       if (this.updateAll(all, this.globalClipNorm)) {
-        for (const it of items) this.#steps[it.i]++;
+        for (const i of idx) this.#steps[i]++;
       } else {
         if (this.globalClipNorm !== null) clipGradNorm(this.#params, this.globalClipNorm, { returnNorm: false });
         all.forEach((u, k) => {
           this.update(u.p, u.g, u.slots, u.step, u.first);
-          this.#steps[items[k].i]++;
+          this.#steps[idx[k]]++;
         });
       }
     });
