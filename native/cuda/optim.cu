@@ -70,42 +70,9 @@ __device__ __forceinline__ void adam_one(float& p, float g, float& m, float& v, 
   p -= s.step_size * (m / (sqrtf(v) / s.bc2_sqrt + s.eps));
 }
 
-__global__ void adam_kernel(float* param, const float* grad, float* m, float* v, int64_t n, AdamScalars s) {
-  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
-  const int64_t n4 = n / 4;
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += stride) {
-    float4 p = reinterpret_cast<float4*>(param)[i];
-    float4 g = reinterpret_cast<const float4*>(grad)[i];
-    float4 mm = reinterpret_cast<float4*>(m)[i];
-    float4 vv = reinterpret_cast<float4*>(v)[i];
-    adam_one(p.x, g.x, mm.x, vv.x, s);
-    adam_one(p.y, g.y, mm.y, vv.y, s);
-    adam_one(p.z, g.z, mm.z, vv.z, s);
-    adam_one(p.w, g.w, mm.w, vv.w, s);
-    reinterpret_cast<float4*>(param)[i] = p;
-    reinterpret_cast<float4*>(m)[i] = mm;
-    reinterpret_cast<float4*>(v)[i] = vv;
-  }
-  for (int64_t i = n4 * 4 + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
-    adam_one(param[i], grad[i], m[i], v[i], s);
-}
-
-// adam_step_multi: up to kAdamMultiTensors tensors a launch, passed by value;
-// blockIdx.y picks the tensor, blockIdx.x strides over it as adam_kernel.
-constexpr int kAdamMultiTensors = 24;  // 24 x 80 bytes: well inside the 4 KiB of kernel parameters
-constexpr unsigned kAdamMultiBlocks = 2048;  // x 256 threads: two waves of a 132-SM H200
-struct AdamMultiArgs {
-  AdamTensor t[kAdamMultiTensors];
-  const double* sumsq;  // null: no clipping
-  double max_norm;
-};
-
-__global__ void adam_multi_kernel(AdamMultiArgs a) {
-  const AdamTensor& t = a.t[blockIdx.y];
-  // clip_scale's factor and rule: scale unless coef >= 1 (a NaN norm scales by NaN).
-  const double coef = a.sumsq ? a.max_norm / (sqrt(*a.sumsq) + 1e-6) : 1.0;
-  const bool scale = !(coef >= 1);
-  const float gs = static_cast<float>(coef);
+// Tensor t's share of a grid-stride loop over blockIdx.x, float4 then a scalar tail; the
+// gradient times gs first when `scale` (clipping fused in).
+__device__ __forceinline__ void adam_grid_stride(const AdamTensor& t, bool scale, float gs) {
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
   const int64_t n4 = t.n / 4;
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += stride) {
@@ -124,6 +91,26 @@ __global__ void adam_multi_kernel(AdamMultiArgs a) {
   }
   for (int64_t i = n4 * 4 + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < t.n; i += stride)
     adam_one(t.param[i], scale ? t.grad[i] * gs : t.grad[i], t.m[i], t.v[i], t.s);
+}
+
+__global__ void adam_kernel(float* param, const float* grad, float* m, float* v, int64_t n, AdamScalars s) {
+  adam_grid_stride(AdamTensor{param, grad, m, v, n, s}, false, 1.f);
+}
+
+// adam_step_multi: up to kAdamMultiTensors tensors a launch, passed by value;
+// blockIdx.y picks the tensor, blockIdx.x strides over it as adam_kernel.
+constexpr int kAdamMultiTensors = 24;  // 24 x 80 bytes: well inside the 4 KiB of kernel parameters
+constexpr unsigned kAdamMultiBlocks = 2048;  // x 256 threads: two waves of a 132-SM H200
+struct AdamMultiArgs {
+  AdamTensor t[kAdamMultiTensors];
+  const double* sumsq;  // null: no clipping
+  double max_norm;
+};
+
+__global__ void adam_multi_kernel(AdamMultiArgs a) {
+  // clip_scale's factor and rule: scale unless coef >= 1 (a NaN norm scales by NaN).
+  const double coef = a.sumsq ? a.max_norm / (sqrt(*a.sumsq) + 1e-6) : 1.0;
+  adam_grid_stride(a.t[blockIdx.y], !(coef >= 1), static_cast<float>(coef));
 }
 
 // Stage 1: the sum of squares of block `bid`'s grid-stride share (of nblocks) of inp, in double.
