@@ -1,5 +1,6 @@
 // Shared test helpers: an independent Philox 4x32-10 (the oracle for the RNG
-// tests), child-process runners, and a close-enough comparison.
+// tests), child-process runners, a close-enough comparison, and a counter of
+// the native calls an op makes.
 import { spawnSync, SpawnSyncReturns } from 'node:child_process';
 import * as path from 'node:path';
 
@@ -66,4 +67,19 @@ export function runNode(code: string, env: Record<string, string> = {}): SpawnSy
   const pkg = process.env.CUDAGRAD_TEST_PKG || path.join(root, 'dist');
   const script = `const cg = require(${JSON.stringify(pkg)});\n${code}`;
   return spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+}
+
+/** Counts the calls of the named native exports (wrapping them) until restore(). */
+export function countCalls(names: string[]): { counts: Record<string, number>; restore(): void } {
+  const nat = (require('../lib/native') as typeof import('../lib/native')).native as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const counts: Record<string, number> = {};
+  const saved = names.map((n) => nat[n]);
+  names.forEach((n, i) => {
+    counts[n] = 0;
+    nat[n] = (...a: unknown[]) => {
+      counts[n]++;
+      return saved[i](...a);
+    };
+  });
+  return { counts, restore: () => names.forEach((n, i) => (nat[n] = saved[i])) };
 }

@@ -9,6 +9,7 @@ import type { Test } from 'tap';
 import * as cg from '../lib/index';
 import { crossEntropyBackward, Reduction } from '../lib/ops/loss';
 import { logSoftmaxBackward } from '../lib/ops/softmax';
+import { countCalls } from './helpers';
 import { assertClose, f32, forEachSimd, numericGrad, ODD_SIZES, testDevices, uniform } from './oracle';
 
 const IGN = -100;
@@ -130,21 +131,6 @@ t.test('fused kernel equals the unfused logSoftmax + gather + mean', async (t) =
   const unfused = logSoftmaxBackward(cg.tensor(dls, { shape: [N, C] }), ls).toArray();
   assertClose(t, crossEntropyBackward(1, x, i32(tg)).toArray(), unfused, 1e-7, 1e-4, 'backward');
 });
-
-// The native calls a loss makes, counted by wrapping the addon's exports.
-function countCalls(names: string[]): { counts: Record<string, number>; restore(): void } {
-  const nat = (require('../lib/native') as typeof import('../lib/native')).native as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const counts: Record<string, number> = {};
-  const saved = names.map((n) => nat[n]);
-  names.forEach((n, i) => {
-    counts[n] = 0;
-    nat[n] = (...a: unknown[]) => {
-      counts[n]++;
-      return saved[i](...a);
-    };
-  });
-  return { counts, restore: () => names.forEach((n, i) => (nat[n] = saved[i])) };
-}
 
 // A differentiated mean/sum loss gets dlogits from the forward's own pass over
 // the logits (crossEntropyWithGrad); backward() seeds the loss with 1 and takes
