@@ -39,23 +39,27 @@ void crossentropy_reduce(float* out, const float* losses, const int32_t* targets
   out[0] = static_cast<float>(sum * (mean ? mean_scale(targets, N, ignore_index) : 1.0));
 }
 
-void crossentropy_backward(float* dlogits, const float* dloss, int64_t dloss_stride, const float* logits,
-                           const int32_t* targets, int64_t N, int64_t C, int32_t ignore_index, bool mean) {
+namespace {
+// dlogits (and the per-row losses when non-null) for dloss (null: 1), rows split over the pool.
+void backward_rows(float* dlogits, float* losses, const float* dloss, int64_t dloss_stride, const float* logits,
+                   const int32_t* targets, int64_t N, int64_t C, int32_t ignore_index, bool mean) {
   float scale = mean ? static_cast<float>(mean_scale(targets, N, ignore_index)) : 1.f;
   auto fn = CG_SIMD_PICK(loss_k::crossentropy_backward);
   parallel_for(N, std::max<int64_t>(1, kGrain / std::max<int64_t>(C, 1)), [&](int64_t lo, int64_t hi) {
-    fn(dlogits + lo * C, dloss + lo * dloss_stride, dloss_stride, logits + lo * C, targets + lo, hi - lo, C,
-       ignore_index, scale, nullptr);
+    fn(dlogits + lo * C, dloss ? dloss + lo * dloss_stride : nullptr, dloss_stride, logits + lo * C, targets + lo,
+       hi - lo, C, ignore_index, scale, losses ? losses + lo : nullptr);
   });
+}
+}  // namespace
+
+void crossentropy_backward(float* dlogits, const float* dloss, int64_t dloss_stride, const float* logits,
+                           const int32_t* targets, int64_t N, int64_t C, int32_t ignore_index, bool mean) {
+  backward_rows(dlogits, nullptr, dloss, dloss_stride, logits, targets, N, C, ignore_index, mean);
 }
 
 void crossentropy_forward_backward(float* losses, float* dlogits, const float* logits, const int32_t* targets,
                                    int64_t N, int64_t C, int32_t ignore_index, bool mean) {
-  float scale = mean ? static_cast<float>(mean_scale(targets, N, ignore_index)) : 1.f;
-  auto fn = CG_SIMD_PICK(loss_k::crossentropy_backward);
-  parallel_for(N, std::max<int64_t>(1, kGrain / std::max<int64_t>(C, 1)), [&](int64_t lo, int64_t hi) {
-    fn(dlogits + lo * C, nullptr, 0, logits + lo * C, targets + lo, hi - lo, C, ignore_index, scale, losses + lo);
-  });
+  backward_rows(dlogits, losses, nullptr, 0, logits, targets, N, C, ignore_index, mean);
 }
 
 }  // namespace cg::cpu
