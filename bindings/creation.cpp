@@ -9,16 +9,26 @@ namespace cg::bind {
 
 namespace {
 
-// fromData(typedArray, shape, dtype, device): the array must match the dtype.
+// fromData(typedArray, shape, dtype, device): an Int32Array for int32, a
+// Float32Array for float32 and bfloat16 (rounded to bf16 on the device).
 Napi::Value FromData(const Napi::CallbackInfo& info) {
   const char* op = "cudagrad.tensor";
   DType dtype = dtype_arg(info, 2, op);
   if (!info[0].IsTypedArray()) throw_type_error(op, ": data must be a typed array");
   Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
-  napi_typedarray_type want = dtype == DType::Float32 ? napi_float32_array : napi_int32_array;
-  if (ta.TypedArrayType() != want) throw_type_error(op, ": data must be a ", dtype == DType::Float32 ? "Float32Array" : "Int32Array", " for dtype ", dtype_name(dtype));
+  const DType host = dtype == DType::Int32 ? DType::Int32 : DType::Float32;
+  napi_typedarray_type want = host == DType::Float32 ? napi_float32_array : napi_int32_array;
+  if (ta.TypedArrayType() != want) throw_type_error(op, ": data must be a ", host == DType::Float32 ? "Float32Array" : "Int32Array", " for dtype ", dtype_name(dtype));
   const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  return Handle::Wrap(info.Env(), dispatch::from_host(op, src, ta.ByteLength(), shape_arg(info, 1, op), dtype, device_arg(info, 3, op)));
+  TensorPtr t = dispatch::from_host(op, src, ta.ByteLength(), shape_arg(info, 1, op), host, device_arg(info, 3, op));
+  if (dtype != host) t = dispatch::cast(op, *t, dtype);
+  return Handle::Wrap(info.Env(), std::move(t));
+}
+
+// cast(x, dtype): x converted to dtype in new storage (ops/cast.h).
+Napi::Value Cast(const Napi::CallbackInfo& info) {
+  const char* op = "cudagrad.cast";
+  return Handle::Wrap(info.Env(), dispatch::cast(op, Handle::Impl(info[0], op), dtype_arg(info, 1, op)));
 }
 
 // full(shape, dtype, value, device)
@@ -75,6 +85,7 @@ Napi::Value SharesStorage(const Napi::CallbackInfo& info) {
 }  // namespace
 
 CG_EXPORT("clone", Clone);
+CG_EXPORT("cast", Cast);
 CG_EXPORT("sharesStorage", SharesStorage);
 CG_EXPORT("fromData", FromData);
 CG_EXPORT("full", Full);

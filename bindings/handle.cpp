@@ -129,8 +129,16 @@ Napi::Value Handle::Dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// What the host reads for `t`: bfloat16 as float32 (exact; a converted copy
+// in new storage), other dtypes as they are (null: read `t` itself).
+static TensorPtr host_readable(const char* op, const TensorImpl& t) {
+  return t.dtype() == DType::BFloat16 ? dispatch::cast(op, t, DType::Float32) : nullptr;
+}
+
 Napi::Value Handle::ToArray(const Napi::CallbackInfo& info) {
-  const TensorImpl& t = live("Tensor.toArray");
+  const TensorImpl& live_t = live("Tensor.toArray");
+  TensorPtr converted = host_readable("Tensor.toArray", live_t);
+  const TensorImpl& t = converted ? *converted : live_t;
   Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(info.Env(), t.nbytes());
   dispatch::copy_to_host("Tensor.toArray", t, buf.Data(), t.nbytes());
   return typed_array(info.Env(), buf, t.dtype(), static_cast<size_t>(t.numel()));
@@ -145,7 +153,8 @@ Napi::Value Handle::Data(const Napi::CallbackInfo& info) {
     return deferred.Promise();
   }
   // Snapshot on the device's stream now (ordered before later ops), read it on a worker thread.
-  auto* worker = new ReadWorker(env, dispatch::clone("Tensor.data", t));
+  TensorPtr snapshot = host_readable("Tensor.data", t);
+  auto* worker = new ReadWorker(env, snapshot ? std::move(snapshot) : dispatch::clone("Tensor.data", t));
   Napi::Promise p = worker->promise();
   worker->Queue();
   return p;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "../runtime/bf16.h"
 #include "../runtime/error.h"
 #include "../runtime/gpu.h"
 
@@ -53,6 +54,8 @@ void check_value(const char* op, double value, DType dtype, const char* what) {
       throw_range_error(op, ": ", what, " ", value, " is not an int32 value");
   } else if (std::isfinite(value) && std::fabs(value) > static_cast<double>(std::numeric_limits<float>::max())) {
     throw_range_error(op, ": ", what, " ", value, " overflows float32");
+  } else if (dtype == DType::BFloat16 && std::isfinite(value) && std::isinf(bf16_to_float(bf16_from_float(static_cast<float>(value))))) {
+    throw_range_error(op, ": ", what, " ", value, " overflows bfloat16");
   }
 }
 

@@ -23,7 +23,8 @@ Device check_same_device(const char* op, std::initializer_list<const TensorImpl*
 void check_dtype(const char* op, const TensorImpl& t, DType want, const char* arg);
 // a.shape == b.shape; `an`, `bn` name the arguments.
 void check_same_shape(const char* op, const TensorImpl& a, const char* an, const TensorImpl& b, const char* bn);
-// `value` can be stored in `dtype` exactly (int32: an integer in range; float32: finite values in range).
+// `value` can be stored in `dtype` (int32: an integer in range; float32, bfloat16: a finite value rounds to a
+// finite one; infinities and NaN pass).
 void check_value(const char* op, double value, DType dtype, const char* what);
 
 }  // namespace cg::dispatch

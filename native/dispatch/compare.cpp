@@ -40,9 +40,17 @@ const char* compare_name(Cmp op) {
   }
 }
 
+// The comparison kernels take float32 and int32 (ops/compare.h).
+static void check_compare_dtype(const char* op, const TensorImpl& t, const char* arg) {
+  if (t.dtype() == DType::BFloat16)
+    throw_type_error(op, ": ", arg, " is a bfloat16 tensor of shape ", shape_str(t.shape()),
+                     "; comparisons take float32 or int32 (cast it first)");
+}
+
 TensorPtr compare_forward(Cmp op, const TensorImpl& a, const TensorImpl& b) {
   std::string n = name(op);
   const char* o = n.c_str();
+  check_compare_dtype(o, a, "a");
   if (a.dtype() != b.dtype())
     throw_type_error(o, ": a and b must have the same dtype, got ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
   check_same_device(o, {&a, &b});
@@ -57,6 +65,7 @@ TensorPtr compare_forward(Cmp op, const TensorImpl& a, const TensorImpl& b) {
 TensorPtr compare_scalar_forward(Cmp op, const TensorImpl& a, double s) {
   std::string n = name(op);
   const char* o = n.c_str();
+  check_compare_dtype(o, a, "a");
   const double v = a.dtype() == DType::Float32 ? round_to_float(s) : s;
   TensorPtr out = empty(o, a.shape(), DType::Float32, a.device());
   if (out->numel() == 0) return out;

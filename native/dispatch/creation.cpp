@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "../ops/cast.h"
 #include "../ops/fill.h"
 #include "../ops/random.h"
 #include "../runtime/error.h"
@@ -108,6 +109,13 @@ TensorPtr clone(const char* op, const TensorImpl& t) {
   if (t.nbytes() == 0) return out;
   if (t.device().is_cpu()) std::memcpy(out->data(), t.data(), t.nbytes());
   else gpu::copy_d2d(t.device().index, out->data(), t.data(), t.nbytes());
+  return out;
+}
+
+TensorPtr cast(const char* op, const TensorImpl& t, DType to) {
+  if (t.dtype() == to) return clone(op, t);
+  TensorPtr out = empty(op, t.shape(), to, t.device());
+  CG_ON_DEVICE(t.device(), cast, out->data(), to, t.data(), t.dtype(), t.numel());
   return out;
 }
 

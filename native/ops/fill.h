@@ -1,5 +1,5 @@
 // Creation kernels: fill and arange. No gradient.
-// out (n), contiguous, dtype float32 or int32 (values already validated to be
+// out (n), contiguous, dtype float32, int32 or bfloat16 (rounded from the float32 value; values already validated to be
 // representable by the dispatch layer). CUDA versions run on the current
 // device's stream.
 #pragma once
