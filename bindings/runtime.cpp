@@ -114,6 +114,18 @@ Napi::Value GemmLaunchCounts(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// {general, simt, mma, mmaBf16}: attention calls per kernel path since load.
+Napi::Value AttentionLaunchCounts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  gpu::AttentionLaunches n = gpu::attention_launches();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("general", Napi::Number::New(env, static_cast<double>(n.general)));
+  o.Set("simt", Napi::Number::New(env, static_cast<double>(n.simt)));
+  o.Set("mma", Napi::Number::New(env, static_cast<double>(n.mma)));
+  o.Set("mmaBf16", Napi::Number::New(env, static_cast<double>(n.mma_bf16)));
+  return o;
+}
+
 Napi::Value GemmWgmmaAvailable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), gpu::gemm_wgmma_available());
 }
@@ -175,6 +187,7 @@ CG_EXPORT("synchronize", Synchronize);
 CG_EXPORT("hostSyncs", HostSyncs);
 CG_EXPORT("gemmLaunches", GemmLaunchCounts);
 CG_EXPORT("gemmWgmmaAvailable", GemmWgmmaAvailable);
+CG_EXPORT("attentionLaunches", AttentionLaunchCounts);
 CG_EXPORT("rngState", RngState);
 CG_EXPORT("setRngState", SetRngState);
 

@@ -109,6 +109,13 @@ export const cuda = {
    * that tests and benchmarks can tell which path ran.
    */
   gemmLaunches: (): { simt: number; mma: number; wgmma: number } => native.gemmLaunches(),
+  /**
+   * CUDA attention calls (forward or backward) since load, per kernel path:
+   * 'general' (any head size, one warp per row), 'simt' (float32 tiles,
+   * precision 'highest'), 'mma' (tensor cores on float32 tensors, 'high' and
+   * 'medium'), 'mmaBf16' (tensor cores reading bfloat16 tensors directly).
+   */
+  attentionLaunches: (): { general: number; simt: number; mma: number; mmaBf16: number } => native.attentionLaunches(),
   /** Whether the wgmma GEMM can run here: an sm_90 GPU and sm_90a code in this build (then CUDAGRAD_GEMM_WGMMA=1 selects it). */
   wgmmaAvailable: (): boolean => native.gemmWgmmaAvailable(),
 };

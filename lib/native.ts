@@ -51,6 +51,7 @@ export interface NativeAddon {
   hostSyncs(): number;
   gemmLaunches(): { simt: number; mma: number; wgmma: number };
   gemmWgmmaAvailable(): boolean;
+  attentionLaunches(): { general: number; simt: number; mma: number; mmaBf16: number };
   sharesStorage(a: NativeHandle, b: NativeHandle): boolean;
   rngState(): { seed: bigint; offset: bigint };
   setRngState(seed: bigint, offset: bigint): void;

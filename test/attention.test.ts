@@ -220,8 +220,8 @@ t.test('bad input', async (t) => {
   bad(() => cg.attention(cg.zeros([2, 3, 4, 0]), cg.zeros([2, 3, 6, 0]), cg.zeros([2, 3, 6, 0])), 'RangeError', `${A}head size D must be at least 1, got q of shape [2, 3, 4, 0]`);
   bad(() => cg.attention(q, k, k, { mask: cg.zeros([2, 4]) }), 'RangeError', `${A}mask must have shape (B, Tk) = [2, 6], got [2, 4]`);
   bad(() => cg.attention(q, k, k, { mask: cg.zeros([2, 3, 6]) }), 'RangeError', `${A}mask must have shape (B, Tk) = [2, 6], got [2, 3, 6]`);
-  bad(() => cg.attention(cg.zeros([2, 3, 4, 5], { dtype: 'int32' }), k, k), 'TypeError', `${A}q must be float32, got int32 tensor of shape [2, 3, 4, 5]`);
-  bad(() => cg.attention(q, k, cg.zeros([2, 3, 6, 5], { dtype: 'int32' })), 'TypeError', `${A}v must be float32, got int32 tensor of shape [2, 3, 6, 5]`);
+  bad(() => cg.attention(cg.zeros([2, 3, 4, 5], { dtype: 'int32' }), k, k), 'TypeError', `${A}q, k and v must share one dtype, float32 or bfloat16; got q int32 [2, 3, 4, 5], k float32 [2, 3, 6, 5], v float32 [2, 3, 6, 5]`);
+  bad(() => cg.attention(q, k, cg.zeros([2, 3, 6, 5], { dtype: 'int32' })), 'TypeError', `${A}q, k and v must share one dtype, float32 or bfloat16; got q float32 [2, 3, 4, 5], k float32 [2, 3, 6, 5], v int32 [2, 3, 6, 5]`);
   bad(() => cg.attention(q, k, k, { causal: 1 as unknown as boolean }), 'TypeError', `${A}causal must be a boolean, got number 1`);
   bad(() => cg.attention(q, k, k, { mask: [[1]] as unknown as cg.Tensor }), 'TypeError', `${A}mask must be a Tensor, got an array`);
   bad(() => cg.attention(q, k, k, { casual: true } as unknown as cg.AttentionOptions), 'TypeError', `${A}unknown option 'casual' (expected one of causal, mask)`);

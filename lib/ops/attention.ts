@@ -5,6 +5,11 @@
 // products, with float32 softmax statistics; results are deterministic.
 //   q (B, H, Tq, D), k and v (B, H, Tk, D), float32 -> out (B, H, Tq, D)
 //   out = softmax(q k^T / sqrt(D) + mask) v
+// bfloat16 q, k, v (all three) give a bfloat16 out and bfloat16 gradients,
+// with float32 softmax statistics and accumulation, each result rounded
+// once (as torch's SDPA on bf16 inputs); on CUDA (sm_80+, D <= 128) the
+// tensor-core kernels read and write bf16 directly, with the bf16 mma
+// whatever the matmul precision. lse is float32 either way.
 // Options:
 //   causal  bottom-right aligned (as FlashAttention 2): query i sees key j iff
 //           j <= i + (Tk - Tq); the usual lower triangle when Tq == Tk.
@@ -62,7 +67,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const { out, lse } = attentionForward(q, k, v, opts);
   const recorded = record('attention', out, [q, k, v], ([g]) => {
     if (!g) return [];
-    const r = attentionBackward(g, q, k, v, out, lse, opts);
+    const r = attentionBackward(g, q, k, v, out, lse, opts);  // g has out's dtype (autograd checks)
     return [r.dq, r.dk, r.dv];
   });
   if (!recorded.gradNode) lse.dispose();

@@ -10,14 +10,20 @@
 // buffer from the caching allocator), then dk, dv (blocks own key tiles) and
 // dq (blocks own query tiles). Each output element is written once, by one
 // thread, no atomics: results are bit-for-bit deterministic.
+// bfloat16 tensors (*_bf16): the tensor-core kernels read and write them
+// directly (bf16 mma whatever the matmul precision) on sm_80+ for D <= 128;
+// elsewhere float32 copies (cast kernels, scratch buffers) go through the
+// float32 path and the results are cast back.
 // No host synchronisation; every launch is checked.
 #include "../ops/attention.h"
 
 #include <cmath>
+#include <atomic>
 #include <mutex>
 #include <set>
 #include <utility>
 
+#include "../ops/cast.h"
 #include "../runtime/error.h"
 #include "../runtime/precision.h"
 #include "attention.cuh"
@@ -25,6 +31,9 @@
 namespace cg::cuda {
 
 namespace attn {
+
+// Calls per kernel path since load (gpu::attention_launches).
+std::atomic<uint64_t> n_general{0}, n_simt{0}, n_mma{0}, n_mma_bf16{0};
 
 void allow_smem(const void* kernel, size_t bytes, int device) {
   if (bytes <= 48 * 1024) return;
@@ -47,16 +56,18 @@ __device__ __forceinline__ float warp_sum(float x) {
   return x;
 }
 
-__device__ __forceinline__ float warp_dot(const float* a, const float* b, int D, int lane) {
+template <typename T>  // float, or uint16_t (bf16)
+__device__ __forceinline__ float warp_dot(const T* a, const T* b, int D, int lane) {
   float s = 0.f;
-  for (int d = lane; d < D; d += 32) s = fmaf(a[d], b[d], s);
+  for (int d = lane; d < D; d += 32) s = fmaf(to_f32(a[d]), to_f32(b[d]), s);
   return warp_sum(s);
 }
 
 // --- kernels
 
 // delta[row] = sum_d dout[row][d] * out[row][d]
-__global__ void delta_kernel(float* delta, const float* dout, const float* out, int64_t rows, int D) {
+template <typename T>
+__global__ void delta_kernel(float* delta, const T* dout, const T* out, int64_t rows, int D) {
   const int64_t row = blockIdx.x * static_cast<int64_t>(kWarps) + threadIdx.x / 32;
   if (row >= rows) return;  // whole warps
   const float s = warp_dot(dout + row * D, out + row * D, D, threadIdx.x & 31);
@@ -210,6 +221,25 @@ struct Scratch {
   Scratch& operator=(const Scratch&) = delete;
 };
 
+// A float32 copy of n bf16 elements (stream-ordered cast into scratch).
+struct Widened : Scratch {
+  Widened(int dev, const uint16_t* x, int64_t n) : Scratch(dev, sizeof(float) * static_cast<size_t>(n)) {
+    cast(ptr, DType::Float32, x, DType::BFloat16, n);
+  }
+  float* f() const { return static_cast<float*>(ptr); }
+};
+
+// Params for bf16 tensors (the tensor-core kernels): the float pointers stay null.
+Params make_params_bf16(const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* mask,
+                        const int32_t* mask_bool, int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t D,
+                        bool causal) {
+  Params p = make_params(nullptr, nullptr, nullptr, mask, mask_bool, B, H, Tq, Tk, D, causal);
+  p.bf16_io = true;
+  p.h.q = q, p.h.k = k, p.h.v = v;
+  p.vec = D % 8 == 0 && aligned16(q) && aligned16(k) && aligned16(v);
+  return p;
+}
+
 }  // namespace
 
 }  // namespace attn
@@ -223,8 +253,9 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   p.out = out, p.lse = lse;
   const attn::Device dev = attn::current_device();
   const int tc = attn::tensor_core_mode(dev);
-  if (tc && attn::tc_forward(p, dev, tc == 2)) return;
-  if (attn::simt_forward(p, dev)) return;
+  if (tc && attn::tc_forward(p, dev, tc == 2)) return void(attn::n_mma++);
+  if (attn::simt_forward(p, dev)) return void(attn::n_simt++);
+  attn::n_general++;
   LAUNCH(attn::fwd_any, attn::general_blocks(p.BH * Tq), 32 * attn::kWarps, 0, stream())(p);
   gpu::check_last_launch("attention forward");
 }
@@ -241,13 +272,14 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   attn::Scratch delta(dev.index, sizeof(float) * static_cast<size_t>(p.BH * Tq));
   p.delta = static_cast<const float*>(delta.ptr);
   if (Tq > 0) {
-    LAUNCH(attn::delta_kernel, attn::general_blocks(p.BH * Tq), 32 * attn::kWarps, 0, stream())(
+    LAUNCH(attn::delta_kernel<float>, attn::general_blocks(p.BH * Tq), 32 * attn::kWarps, 0, stream())(
         static_cast<float*>(delta.ptr), dout, out, p.BH * Tq, p.D);
     gpu::check_last_launch("attention backward (delta)");
   }
   const int tc = attn::tensor_core_mode(dev);
-  if (tc && attn::tc_backward(p, dev, tc == 2)) return;
-  if (attn::simt_backward(p, dev)) return;
+  if (tc && attn::tc_backward(p, dev, tc == 2)) return void(attn::n_mma++);
+  if (attn::simt_backward(p, dev)) return void(attn::n_simt++);
+  attn::n_general++;
   if (Tk > 0) {
     LAUNCH(attn::dkdv_any, attn::general_blocks(p.BH * Tk), 32 * attn::kWarps, 0, stream())(p);
     gpu::check_last_launch("attention backward (dk, dv)");
@@ -258,4 +290,58 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   }
 }
 
+void attention_forward_bf16(uint16_t* out, float* lse, const uint16_t* q, const uint16_t* k, const uint16_t* v,
+                            const float* mask, const int32_t* mask_bool, int64_t B, int64_t H, int64_t Tq, int64_t Tk,
+                            int64_t D, bool causal) {
+  if (B * H == 0 || Tq == 0) return;
+  attn::Params p = attn::make_params_bf16(q, k, v, mask, mask_bool, B, H, Tq, Tk, D, causal);
+  p.h.out = out, p.lse = lse;
+  const attn::Device dev = attn::current_device();
+  if (dev.major >= 8 && attn::tc_forward(p, dev, true)) return void(attn::n_mma_bf16++);
+  const int64_t nq = B * H * Tq * D, nk = B * H * Tk * D;
+  const attn::Widened qf(dev.index, q, nq), kf(dev.index, k, nk), vf(dev.index, v, nk);
+  attn::Scratch of(dev.index, sizeof(float) * static_cast<size_t>(nq));
+  attention_forward(static_cast<float*>(of.ptr), lse, qf.f(), kf.f(), vf.f(), mask, mask_bool, B, H, Tq, Tk, D,
+                    causal);
+  cast(out, DType::BFloat16, of.ptr, DType::Float32, nq);
+}
+
+void attention_backward_bf16(uint16_t* dq, uint16_t* dk, uint16_t* dv, const uint16_t* dout, const uint16_t* q,
+                             const uint16_t* k, const uint16_t* v, const uint16_t* out, const float* lse,
+                             const float* mask, const int32_t* mask_bool, int64_t B, int64_t H, int64_t Tq,
+                             int64_t Tk, int64_t D, bool causal) {
+  if (B * H == 0 || (Tq == 0 && Tk == 0)) return;
+  attn::Params p = attn::make_params_bf16(q, k, v, mask, mask_bool, B, H, Tq, Tk, D, causal);
+  p.h.dq = dq, p.h.dk = dk, p.h.dv = dv, p.h.dout = dout, p.lse_in = lse;
+  p.vec = p.vec && attn::aligned16(dout);
+  const attn::Device dev = attn::current_device();
+  if (dev.major >= 8 && attn::head_tile(p.D) != 0) {  // the tensor-core kernels (they fit in 99 KiB, sm_86/89)
+    attn::Scratch delta(dev.index, sizeof(float) * static_cast<size_t>(p.BH * Tq));
+    p.delta = static_cast<const float*>(delta.ptr);
+    if (Tq > 0) {
+      LAUNCH(attn::delta_kernel<uint16_t>, attn::general_blocks(p.BH * Tq), 32 * attn::kWarps, 0, stream())(
+          static_cast<float*>(delta.ptr), dout, out, p.BH * Tq, p.D);
+      gpu::check_last_launch("attention backward (delta)");
+    }
+    if (attn::tc_backward(p, dev, true)) return void(attn::n_mma_bf16++);
+  }
+  const int64_t nq = B * H * Tq * D, nk = B * H * Tk * D;
+  const attn::Widened qf(dev.index, q, nq), kf(dev.index, k, nk), vf(dev.index, v, nk), dof(dev.index, dout, nq),
+      of(dev.index, out, nq);
+  const size_t bq = sizeof(float) * static_cast<size_t>(nq), bk = sizeof(float) * static_cast<size_t>(nk);
+  attn::Scratch dqf(dev.index, bq), dkf(dev.index, bk), dvf(dev.index, bk);
+  attention_backward(static_cast<float*>(dqf.ptr), static_cast<float*>(dkf.ptr), static_cast<float*>(dvf.ptr),
+                     dof.f(), qf.f(), kf.f(), vf.f(), of.f(), lse, mask, mask_bool, B, H, Tq, Tk, D, causal);
+  cast(dq, DType::BFloat16, dqf.ptr, DType::Float32, nq);
+  cast(dk, DType::BFloat16, dkf.ptr, DType::Float32, nk);
+  cast(dv, DType::BFloat16, dvf.ptr, DType::Float32, nk);
+}
+
 }  // namespace cg::cuda
+
+namespace cg::gpu {
+AttentionLaunches attention_launches() {
+  using namespace cuda::attn;
+  return AttentionLaunches{n_general.load(), n_simt.load(), n_mma.load(), n_mma_bf16.load()};
+}
+}  // namespace cg::gpu

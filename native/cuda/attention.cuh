@@ -13,12 +13,17 @@
 //   aligned rows; conflict-free fragment and float4 reads).
 // - keys the mask excludes (and key rows past Tk) are never read: their K, V
 //   rows are zero-filled in shared memory and their scores are -inf.
+// - bfloat16 tensors (bf16_io) run only on the tensor-core kernels, which
+//   read q, k, v, dout and write out, dq, dk, dv as bf16 through io<In>(p);
+//   lse, delta and the mask stay float32 (attention.cu falls back to float32
+//   copies elsewhere).
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 
+#include "../runtime/bf16.h"
 #include "launch.h"
 #include "ptx.cuh"
 
@@ -26,6 +31,19 @@ namespace cg::cuda::attn {
 
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.69314718055994531f;
+
+// The tensors of one call as element type T (float32, or uint16_t bf16 bits).
+template <typename T>
+struct Io {
+  T* out;  // forward
+  T* dq;   // backward outputs
+  T* dk;
+  T* dv;
+  const T* q;
+  const T* k;
+  const T* v;
+  const T* dout;
+};
 
 struct Params {
   float* out;          // forward: (BH, Tq, D)
@@ -45,12 +63,34 @@ struct Params {
   int H, Tq, Tk, D;
   int off;             // Tk - Tq: key j is causally visible to query i iff j <= i + off
   bool causal;
-  bool vec;            // D % 4 == 0 and q, k, v, dout 16-byte aligned: rows load as float4 / cp.async
+  bool bf16_io;        // the tensors are bf16, in h (the float pointers above are null)
+  Io<uint16_t> h;
+  bool vec;            // rows of q, k, v, dout load 16 bytes at a time (float32: D % 4 == 0, bf16: D % 8 == 0;
+                       // the tensors 16-byte aligned) as float4 / uint4 / cp.async
   float scale;         // 1 / sqrt(D)
   float scale_log2;    // log2(e) / sqrt(D)
 };
 
 __device__ __forceinline__ float neg_inf() { return -INFINITY; }
+
+// The tensors of p as In: float (the float32 pointers) or uint16_t (p.h, bf16).
+template <typename In>
+__device__ __forceinline__ Io<In> io(const Params& p);
+template <>
+__device__ __forceinline__ Io<float> io<float>(const Params& p) {
+  return Io<float>{p.out, p.dq, p.dk, p.dv, p.q, p.k, p.v, p.dout};
+}
+template <>
+__device__ __forceinline__ Io<uint16_t> io<uint16_t>(const Params& p) {
+  return p.h;
+}
+
+// An element of a float32 or bf16 tensor as float, and a float stored as one
+// (bf16: rounded to nearest even).
+__device__ __forceinline__ float to_f32(float x) { return x; }
+__device__ __forceinline__ float to_f32(uint16_t x) { return bf16_to_float(x); }
+__device__ __forceinline__ void put(float* d, float x) { *d = x; }
+__device__ __forceinline__ void put(uint16_t* d, float x) { *d = bf16_from_float(x); }
 
 // The key-padding mask row of one batch.
 struct MaskRow {
@@ -120,6 +160,36 @@ __device__ __forceinline__ void stage_rows(float* dst, const float* src, int r0,
   }
 }
 
+// As stage_rows for a bf16 matrix, straight into a bf16 tile (ROWS x LDO
+// elements, 16-byte aligned rows): chunks of eight elements, 16-byte copies
+// when vec (asynchronous when ASYNC: the caller commits and waits; else plain
+// loads, visible to others after a barrier).
+template <int ROWS, int DT, int LDO, int NT, bool ASYNC, typename Skip>
+__device__ __forceinline__ void stage_rows_bf16(uint16_t* dst, const uint16_t* src, int r0, int nrows, int D,
+                                                bool vec, Skip skip) {
+  constexpr int C8 = DT / 8;
+  for (int c = threadIdx.x; c < ROWS * C8; c += NT) {
+    const int r = c / C8, col = (c % C8) * 8, row = r0 + r;
+    uint16_t* d = dst + r * LDO + col;
+    if (row >= nrows || col >= D || skip(row)) {
+      *reinterpret_cast<uint4*>(d) = make_uint4(0u, 0u, 0u, 0u);
+      continue;
+    }
+    const uint16_t* s = src + static_cast<int64_t>(row) * D + col;
+    if (vec) {
+      if (ASYNC) copy16(d, s);
+      else *reinterpret_cast<uint4*>(d) = *reinterpret_cast<const uint4*>(s);
+    } else {
+      uint32_t e[4];
+      for (int j = 0; j < 4; ++j) {
+        const uint32_t lo = col + 2 * j < D ? s[2 * j] : 0u, hi = col + 2 * j + 1 < D ? s[2 * j + 1] : 0u;
+        e[j] = lo | hi << 16;
+      }
+      *reinterpret_cast<uint4*>(d) = make_uint4(e[0], e[1], e[2], e[3]);
+    }
+  }
+}
+
 struct NoSkip {
   __device__ __forceinline__ bool operator()(int) const { return false; }
 };
@@ -145,6 +215,7 @@ void allow_smem(const void* kernel, size_t bytes, int device);
 
 bool simt_forward(const Params& p, const Device& dev);
 bool simt_backward(const Params& p, const Device& dev);  // dk, dv then dq (delta precomputed)
+// bf16: the bf16 mma (else TF32); always so when p.bf16_io.
 bool tc_forward(const Params& p, const Device& dev, bool bf16);
 bool tc_backward(const Params& p, const Device& dev, bool bf16);
 

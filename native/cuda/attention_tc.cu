@@ -17,6 +17,9 @@
 // converts it (bf16: into a second, double-buffered tile; TF32: in place, the
 // fp32 tile itself double-buffered), so each tile costs one barrier.
 // dq is a separate pass over query tiles (no atomics: deterministic).
+// bf16 tensors (In = uint16_t; bf16 mma only) are read by cp.async straight
+// into the operand tiles (no staging, no conversion) and the results are
+// written as bf16, rounded once from the float32 accumulators.
 // This file: the forward kernel; attention_tc_bwd.cu: dk/dv and dq; shared
 // pieces in attention_tc.cuh.
 #include "../ops/attention.h"
@@ -30,19 +33,19 @@ using namespace tc;
 
 // --- kernels
 
-template <int DT, bool BF16, int NW>
+template <int DT, bool BF16, int NW, typename In>
 struct FwdTc {
   static constexpr int NT = 32 * NW, BR = 16 * NW, BK = DT <= 64 ? 64 : 32;
-  using S = Stream<DT, BK, BF16, NT>;
+  using S = Stream<DT, BK, BF16, NT, In>;
   static constexpr size_t Q = 0, STREAM = Q + sizeof(typename S::T) * BR * S::LDO, MADD = STREAM + S::BYTES,
                           BYTES = MADD + sizeof(float) * 2 * BK;
 };
 
-template <int DT, bool BF16, int NW>
+template <int DT, bool BF16, int NW, typename In>
 __global__ void __launch_bounds__(32 * NW) fwd_tc(Params p) {
 #if CG_HAS_SM80
   using M = Tc<BF16>;
-  using L = FwdTc<DT, BF16, NW>;
+  using L = FwdTc<DT, BF16, NW, In>;
   using S = typename L::S;
   constexpr int NT = L::NT, BR = L::BR;
   constexpr int BK = L::BK, LDO = S::LDO;
@@ -56,16 +59,17 @@ __global__ void __launch_bounds__(32 * NW) fwd_tc(Params p) {
   const int i0 = (ntq - 1 - static_cast<int>(blockIdx.x / p.BH)) * BR;  // the longest (causal) tiles first
   const MaskRow mrow(p, bh / p.H);
   const int nt = (key_end(p, i0, min(BR, p.Tq - i0)) + BK - 1) / BK;
-  const float* k = p.k + bh * p.Tk * p.D;
-  const float* v = p.v + bh * p.Tk * p.D;
+  const Io<In> x = io<In>(p);
+  const In* k = x.k + bh * p.Tk * p.D;
+  const In* v = x.v + bh * p.Tk * p.D;
   auto stage = [&](int t) {
-    stage_rows<BK, DT, NT>(S::stage(st, t & 1, 0), k, t * BK, p.Tk, p.D, p.vec, mrow);
-    stage_rows<BK, DT, NT>(S::stage(st, t & 1, 1), v, t * BK, p.Tk, p.D, p.vec, mrow);
+    S::load(st, t & 1, 0, k, t * BK, p.Tk, p.D, p.vec, mrow);
+    S::load(st, t & 1, 1, v, t * BK, p.Tk, p.D, p.vec, mrow);
     if (tid < BK) madd_all[(t & 1) * BK + tid] = mrow.log2_term(t * BK + tid);
     ptx::cp_async_commit();
   };
   if (nt > 0) stage(0);
-  load_op<DT, BF16, BR, NT>(Qop, p.q + bh * p.Tq * p.D, i0, p.Tq, p.D, p.vec, NoSkip{});
+  load_op<DT, BF16, BR, NT>(Qop, x.q + bh * p.Tq * p.D, i0, p.Tq, p.D, p.vec, NoSkip{});
   __syncthreads();
   uint32_t qa[DT / M::KS][4];
 #pragma unroll
@@ -141,30 +145,31 @@ __global__ void __launch_bounds__(32 * NW) fwd_tc(Params p) {
   }
 #pragma unroll
   for (int n = 0; n < DT / 8; ++n) o[n][0] *= l[0], o[n][1] *= l[0], o[n][2] *= l[1], o[n][3] *= l[1];
-  store_acc<DT>(p.out + bh * p.Tq * p.D, o, 1.f, i0 + 16 * w, p.Tq, p.D, g, t4);
+  store_acc<DT>(x.out + bh * p.Tq * p.D, o, 1.f, i0 + 16 * w, p.Tq, p.D, g, t4);
 #endif
 }
 
 // --- launchers
 
-template <int DT, bool BF16>
+template <int DT, bool BF16, typename In>
 bool forward_t(const Params& p, const Device& dev) {
   constexpr int NW = warps_for<DT>(), BR = 16 * NW;
-  constexpr size_t bytes = FwdTc<DT, BF16, NW>::BYTES;
+  constexpr size_t bytes = FwdTc<DT, BF16, NW, In>::BYTES;
   if (bytes > dev.smem_optin) return false;
-  allow_smem(reinterpret_cast<const void*>(&fwd_tc<DT, BF16, NW>), bytes, dev.index);
-  LAUNCH((fwd_tc<DT, BF16, NW>), static_cast<unsigned>(p.BH * ((p.Tq + BR - 1) / BR)), 32 * NW, bytes, stream())(p);
+  allow_smem(reinterpret_cast<const void*>(&fwd_tc<DT, BF16, NW, In>), bytes, dev.index);
+  LAUNCH((fwd_tc<DT, BF16, NW, In>), static_cast<unsigned>(p.BH * ((p.Tq + BR - 1) / BR)), 32 * NW, bytes,
+         stream())(p);
   gpu::check_last_launch("attention forward");
   return true;
 }
 
-template <bool BF16>
+template <bool BF16, typename In>
 bool forward_b(const Params& p, const Device& dev) {
   switch (head_tile(p.D)) {
-    case 32: return forward_t<32, BF16>(p, dev);
-    case 64: return forward_t<64, BF16>(p, dev);
-    case 96: return forward_t<96, BF16>(p, dev);
-    case 128: return forward_t<128, BF16>(p, dev);
+    case 32: return forward_t<32, BF16, In>(p, dev);
+    case 64: return forward_t<64, BF16, In>(p, dev);
+    case 96: return forward_t<96, BF16, In>(p, dev);
+    case 128: return forward_t<128, BF16, In>(p, dev);
     default: return false;
   }
 }
@@ -172,7 +177,8 @@ bool forward_b(const Params& p, const Device& dev) {
 }  // namespace
 
 bool tc_forward(const Params& p, const Device& dev, bool bf16) {
-  return bf16 ? forward_b<true>(p, dev) : forward_b<false>(p, dev);
+  if (p.bf16_io) return forward_b<true, uint16_t>(p, dev);
+  return bf16 ? forward_b<true, float>(p, dev) : forward_b<false, float>(p, dev);
 }
 
 }  // namespace cg::cuda::attn

@@ -7,6 +7,7 @@
 #include <cuda_bf16.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "attention.cuh"
 
@@ -105,14 +106,18 @@ struct Tc<false> {  // TF32 m16n8k8
 };
 
 // Streamed tiles: two (K and V, or Q and dO) of RS rows per step, double
-// buffered in operand form; bf16 also has one float32 staging pair that only
-// the copying threads touch.
-template <int DT, int RS, bool BF16, int NT>
+// buffered in operand form. Float32 tensors arrive in float32 staging tiles
+// and are converted by the thread that copied them (bf16 mma: one staging
+// pair that only the copying threads touch; TF32: in place); bf16 tensors
+// (In = uint16_t, bf16 mma only) are copied straight into operand form.
+template <int DT, int RS, bool BF16, int NT, typename In = float>
 struct Stream {
+  static constexpr bool IO16 = std::is_same<In, uint16_t>::value;
+  static_assert(BF16 || !IO16, "bf16 tensors take the bf16 mma");
   using T = typename Tc<BF16>::T;
   static constexpr int LDF = DT + 4, LDO = DT + Tc<BF16>::PAD;
   static constexpr size_t OP = sizeof(T) * 2 * 2 * RS * LDO;
-  static constexpr size_t BYTES = OP + (BF16 ? sizeof(float) * 2 * RS * LDF : 0);
+  static constexpr size_t BYTES = OP + (BF16 && !IO16 ? sizeof(float) * 2 * RS * LDF : 0);
   static __device__ __forceinline__ T* op(unsigned char* base, int buf, int which) {
     return reinterpret_cast<T*>(base) + (2 * buf + which) * RS * LDO;
   }
@@ -120,14 +125,23 @@ struct Stream {
     if (BF16) return reinterpret_cast<float*>(base + OP) + which * RS * LDF;
     return reinterpret_cast<float*>(op(base, buf, which));
   }
-  // This thread's chunks of tiles (buf, 0 and 1), staged by stage_rows, into operand form.
+  // Starts copying rows [r0, r0 + RS) of src into tile (buf, which); the caller commits the group.
+  template <typename Skip>
+  static __device__ __forceinline__ void load(unsigned char* base, int buf, int which, const In* src, int r0,
+                                              int nrows, int D, bool vec, Skip skip) {
+    if constexpr (IO16) stage_rows_bf16<RS, DT, LDO, NT, true>(op(base, buf, which), src, r0, nrows, D, vec, skip);
+    else stage_rows<RS, DT, NT>(stage(base, buf, which), src, r0, nrows, D, vec, skip);
+  }
+  // This thread's chunks of tiles (buf, 0 and 1), staged by load, into operand form (bf16 tensors: nothing to do).
   static __device__ __forceinline__ void convert(unsigned char* base, int buf) {
-    for (int which = 0; which < 2; ++which) {
-      const float* src = stage(base, buf, which);
-      T* dst = op(base, buf, which);
-      for (int c = threadIdx.x; c < RS * DT / 4; c += NT) {
-        const int r = c / (DT / 4), col = (c % (DT / 4)) * 4;
-        Tc<BF16>::put4(dst + r * LDO + col, *reinterpret_cast<const float4*>(src + r * LDF + col));
+    if constexpr (!IO16) {
+      for (int which = 0; which < 2; ++which) {
+        const float* src = stage(base, buf, which);
+        T* dst = op(base, buf, which);
+        for (int c = threadIdx.x; c < RS * DT / 4; c += NT) {
+          const int r = c / (DT / 4), col = (c % (DT / 4)) * 4;
+          Tc<BF16>::put4(dst + r * LDO + col, *reinterpret_cast<const float4*>(src + r * LDF + col));
+        }
       }
     }
   }
@@ -150,6 +164,13 @@ __device__ __forceinline__ void load_op(typename Tc<BF16>::T* dst, const float* 
     Tc<BF16>::put4(dst + r * LDO + col, x);
   }
 }
+// The same for a bf16 matrix (bf16 mma only): plain 16-byte loads.
+template <int DT, bool BF16, int BR, int NT, typename Skip>
+__device__ __forceinline__ void load_op(typename Tc<BF16>::T* dst, const uint16_t* src, int r0, int nrows, int D,
+                                        bool vec, Skip skip) {
+  static_assert(BF16, "bf16 tensors take the bf16 mma");
+  stage_rows_bf16<BR, DT, DT + Tc<BF16>::PAD, NT, false>(dst, src, r0, nrows, D, vec, skip);
+}
 
 // Reductions over the quad of lanes sharing a row.
 __device__ __forceinline__ float quad_max(float x) {
@@ -165,20 +186,21 @@ __device__ __forceinline__ int quad_any(int x) {
   return x | __shfl_xor_sync(0xffffffffu, x, 2);
 }
 
-// Writes acc * f (a warp's 16 x DT accumulator tiles) to rows r0 + g (+8) of a (nrows x D) matrix.
-template <int DT>
-__device__ __forceinline__ void store_acc(float* dst, const float (&acc)[DT / 8][4], float f, int r0, int nrows, int D,
+// Writes acc * f (a warp's 16 x DT accumulator tiles) to rows r0 + g (+8) of
+// a (nrows x D) float32 or bf16 matrix (rounded once, here).
+template <int DT, typename Out>
+__device__ __forceinline__ void store_acc(Out* dst, const float (&acc)[DT / 8][4], float f, int r0, int nrows, int D,
                                           int g, int t) {
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
     const int row = r0 + g + 8 * h;
     if (row >= nrows) continue;
-    float* d = dst + static_cast<int64_t>(row) * D;
+    Out* d = dst + static_cast<int64_t>(row) * D;
 #pragma unroll
     for (int n = 0; n < DT / 8; ++n)
 #pragma unroll
       for (int c = 0; c < 2; ++c)
-        if (8 * n + 2 * t + c < D) d[8 * n + 2 * t + c] = acc[n][2 * h + c] * f;
+        if (8 * n + 2 * t + c < D) put(d + 8 * n + 2 * t + c, acc[n][2 * h + c] * f);
   }
 }
 

@@ -9,6 +9,9 @@
 //   fragments straight from their accumulators.
 // - dq: block = (batch*head, 16 NW queries), key tiles (K, V) streamed:
 //   S = Q K^T, dP = dO V^T, dS as above, dQ += dS K.
+// bf16 tensors (In = uint16_t): read straight into the operand tiles, dq, dk,
+// dv accumulated in float32 registers over the whole pass and rounded to
+// bf16 once, when stored.
 #include "../ops/attention.h"
 #include "attention_tc.cuh"
 
@@ -20,21 +23,21 @@ using namespace tc;
 
 // --- kernels
 
-template <int DT, bool BF16, int NW>
+template <int DT, bool BF16, int NW, typename In>
 struct DqTc {
   static constexpr int NT = 32 * NW, BR = 16 * NW, BK = DT <= 64 ? 64 : 32;
-  using S = Stream<DT, BK, BF16, NT>;
+  using S = Stream<DT, BK, BF16, NT, In>;
   static constexpr size_t TILE = sizeof(typename S::T) * BR * S::LDO;
   static constexpr size_t Q = 0, DO = Q + TILE, STREAM = DO + TILE, MADD = STREAM + S::BYTES,
                           LSE = MADD + sizeof(float) * 2 * BK, DELTA = LSE + sizeof(float) * BR,
                           BYTES = DELTA + sizeof(float) * BR;
 };
 
-template <int DT, bool BF16, int NW>
+template <int DT, bool BF16, int NW, typename In>
 __global__ void __launch_bounds__(32 * NW) dq_tc(Params p) {
 #if CG_HAS_SM80
   using M = Tc<BF16>;
-  using L = DqTc<DT, BF16, NW>;
+  using L = DqTc<DT, BF16, NW, In>;
   using S = typename L::S;
   constexpr int NT = L::NT, BR = L::BR;
   constexpr int BK = L::BK, LDO = S::LDO;
@@ -51,17 +54,18 @@ __global__ void __launch_bounds__(32 * NW) dq_tc(Params p) {
   const int i0 = (ntq - 1 - static_cast<int>(blockIdx.x / p.BH)) * BR;
   const MaskRow mrow(p, bh / p.H);
   const int nt = (key_end(p, i0, min(BR, p.Tq - i0)) + BK - 1) / BK;
-  const float* k = p.k + bh * p.Tk * p.D;
-  const float* v = p.v + bh * p.Tk * p.D;
+  const Io<In> x = io<In>(p);
+  const In* k = x.k + bh * p.Tk * p.D;
+  const In* v = x.v + bh * p.Tk * p.D;
   auto stage = [&](int t) {
-    stage_rows<BK, DT, NT>(S::stage(st, t & 1, 0), k, t * BK, p.Tk, p.D, p.vec, mrow);
-    stage_rows<BK, DT, NT>(S::stage(st, t & 1, 1), v, t * BK, p.Tk, p.D, p.vec, mrow);
+    S::load(st, t & 1, 0, k, t * BK, p.Tk, p.D, p.vec, mrow);
+    S::load(st, t & 1, 1, v, t * BK, p.Tk, p.D, p.vec, mrow);
     if (tid < BK) madd_all[(t & 1) * BK + tid] = mrow.log2_term(t * BK + tid);
     ptx::cp_async_commit();
   };
   if (nt > 0) stage(0);
-  load_op<DT, BF16, BR, NT>(Qop, p.q + bh * p.Tq * p.D, i0, p.Tq, p.D, p.vec, NoSkip{});
-  load_op<DT, BF16, BR, NT>(dOop, p.dout + bh * p.Tq * p.D, i0, p.Tq, p.D, p.vec, NoSkip{});
+  load_op<DT, BF16, BR, NT>(Qop, x.q + bh * p.Tq * p.D, i0, p.Tq, p.D, p.vec, NoSkip{});
+  load_op<DT, BF16, BR, NT>(dOop, x.dout + bh * p.Tq * p.D, i0, p.Tq, p.D, p.vec, NoSkip{});
   if (tid < BR) {
     const int row = i0 + tid;
     lse2[tid] = row < p.Tq ? p.lse_in[bh * p.Tq + row] * kLog2e : INFINITY;  // +inf: P = 0
@@ -105,25 +109,25 @@ __global__ void __launch_bounds__(32 * NW) dq_tc(Params p) {
     acc_cb<DT, BK, BF16>(dq, dp, Ks, lane);
   }
   ptx::cp_async_wait<0>();
-  store_acc<DT>(p.dq + bh * p.Tq * p.D, dq, p.scale, i0 + 16 * w, p.Tq, p.D, g, t4);
+  store_acc<DT>(x.dq + bh * p.Tq * p.D, dq, p.scale, i0 + 16 * w, p.Tq, p.D, g, t4);
 #endif
 }
 
-template <int DT, bool BF16, int NW>
+template <int DT, bool BF16, int NW, typename In>
 struct DkdvTc {
   static constexpr int NT = 32 * NW, BR = 16 * NW, BQ = DT <= 64 ? 64 : 32;  // BQ: streamed queries
-  using S = Stream<DT, BQ, BF16, NT>;
+  using S = Stream<DT, BQ, BF16, NT, In>;
   static constexpr size_t TILE = sizeof(typename S::T) * BR * S::LDO;
   static constexpr size_t K = 0, V = K + TILE, STREAM = V + TILE, MADD = STREAM + S::BYTES,
                           LSE = MADD + sizeof(float) * BR, DELTA = LSE + sizeof(float) * 2 * BQ,
                           BYTES = DELTA + sizeof(float) * 2 * BQ;
 };
 
-template <int DT, bool BF16, int NW>
+template <int DT, bool BF16, int NW, typename In>
 __global__ void __launch_bounds__(32 * NW) dkdv_tc(Params p) {
 #if CG_HAS_SM80
   using M = Tc<BF16>;
-  using L = DkdvTc<DT, BF16, NW>;
+  using L = DkdvTc<DT, BF16, NW, In>;
   using S = typename L::S;
   constexpr int NT = L::NT, BR = L::BR;
   constexpr int BQ = L::BQ, LDO = S::LDO;
@@ -138,11 +142,12 @@ __global__ void __launch_bounds__(32 * NW) dkdv_tc(Params p) {
   const int64_t bh = blockIdx.x % p.BH;
   const int j0 = static_cast<int>(blockIdx.x / p.BH) * BR;  // the longest (causal) tiles first
   const MaskRow mrow(p, bh / p.H);
-  const float* q = p.q + bh * p.Tq * p.D;
-  const float* dout = p.dout + bh * p.Tq * p.D;
+  const Io<In> x = io<In>(p);
+  const In* q = x.q + bh * p.Tq * p.D;
+  const In* dout = x.dout + bh * p.Tq * p.D;
   auto stage = [&](int t) {
-    stage_rows<BQ, DT, NT>(S::stage(st, t & 1, 0), q, t * BQ, p.Tq, p.D, p.vec, NoSkip{});
-    stage_rows<BQ, DT, NT>(S::stage(st, t & 1, 1), dout, t * BQ, p.Tq, p.D, p.vec, NoSkip{});
+    S::load(st, t & 1, 0, q, t * BQ, p.Tq, p.D, p.vec, NoSkip{});
+    S::load(st, t & 1, 1, dout, t * BQ, p.Tq, p.D, p.vec, NoSkip{});
     if (tid < BQ) {
       const int row = t * BQ + tid;
       lse_all[(t & 1) * BQ + tid] = row < p.Tq ? p.lse_in[bh * p.Tq + row] * kLog2e : INFINITY;
@@ -152,8 +157,8 @@ __global__ void __launch_bounds__(32 * NW) dkdv_tc(Params p) {
   };
   const int t0 = query_begin(p, j0) / BQ, nt = (p.Tq + BQ - 1) / BQ;
   if (t0 < nt) stage(t0);
-  load_op<DT, BF16, BR, NT>(Kop, p.k + bh * p.Tk * p.D, j0, p.Tk, p.D, p.vec, mrow);
-  load_op<DT, BF16, BR, NT>(Vop, p.v + bh * p.Tk * p.D, j0, p.Tk, p.D, p.vec, mrow);
+  load_op<DT, BF16, BR, NT>(Kop, x.k + bh * p.Tk * p.D, j0, p.Tk, p.D, p.vec, mrow);
+  load_op<DT, BF16, BR, NT>(Vop, x.v + bh * p.Tk * p.D, j0, p.Tk, p.D, p.vec, mrow);
   if (tid < BR) madd[tid] = mrow.log2_term(j0 + tid);
 
   float dk[DT / 8][4] = {}, dv[DT / 8][4] = {};
@@ -197,38 +202,40 @@ __global__ void __launch_bounds__(32 * NW) dkdv_tc(Params p) {
     acc_cb<DT, BQ, BF16>(dk, dp, Qs, lane);
   }
   ptx::cp_async_wait<0>();
-  store_acc<DT>(p.dk + bh * p.Tk * p.D, dk, p.scale, j0 + 16 * w, p.Tk, p.D, g, t4);
-  store_acc<DT>(p.dv + bh * p.Tk * p.D, dv, 1.f, j0 + 16 * w, p.Tk, p.D, g, t4);
+  store_acc<DT>(x.dk + bh * p.Tk * p.D, dk, p.scale, j0 + 16 * w, p.Tk, p.D, g, t4);
+  store_acc<DT>(x.dv + bh * p.Tk * p.D, dv, 1.f, j0 + 16 * w, p.Tk, p.D, g, t4);
 #endif
 }
 
 // --- launchers
 
-template <int DT, bool BF16>
+template <int DT, bool BF16, typename In>
 bool backward_t(const Params& p, const Device& dev) {
   constexpr int NW = warps_for<DT>(), BR = 16 * NW;
-  constexpr size_t b1 = DkdvTc<DT, BF16, NW>::BYTES, b2 = DqTc<DT, BF16, NW>::BYTES;
+  constexpr size_t b1 = DkdvTc<DT, BF16, NW, In>::BYTES, b2 = DqTc<DT, BF16, NW, In>::BYTES;
   if (b1 > dev.smem_optin || b2 > dev.smem_optin) return false;
-  allow_smem(reinterpret_cast<const void*>(&dkdv_tc<DT, BF16, NW>), b1, dev.index);
-  allow_smem(reinterpret_cast<const void*>(&dq_tc<DT, BF16, NW>), b2, dev.index);
+  allow_smem(reinterpret_cast<const void*>(&dkdv_tc<DT, BF16, NW, In>), b1, dev.index);
+  allow_smem(reinterpret_cast<const void*>(&dq_tc<DT, BF16, NW, In>), b2, dev.index);
   if (p.Tk > 0) {
-    LAUNCH((dkdv_tc<DT, BF16, NW>), static_cast<unsigned>(p.BH * ((p.Tk + BR - 1) / BR)), 32 * NW, b1, stream())(p);
+    LAUNCH((dkdv_tc<DT, BF16, NW, In>), static_cast<unsigned>(p.BH * ((p.Tk + BR - 1) / BR)), 32 * NW, b1,
+           stream())(p);
     gpu::check_last_launch("attention backward (dk, dv)");
   }
   if (p.Tq > 0) {
-    LAUNCH((dq_tc<DT, BF16, NW>), static_cast<unsigned>(p.BH * ((p.Tq + BR - 1) / BR)), 32 * NW, b2, stream())(p);
+    LAUNCH((dq_tc<DT, BF16, NW, In>), static_cast<unsigned>(p.BH * ((p.Tq + BR - 1) / BR)), 32 * NW, b2,
+           stream())(p);
     gpu::check_last_launch("attention backward (dq)");
   }
   return true;
 }
 
-template <bool BF16>
+template <bool BF16, typename In>
 bool backward_b(const Params& p, const Device& dev) {
   switch (head_tile(p.D)) {
-    case 32: return backward_t<32, BF16>(p, dev);
-    case 64: return backward_t<64, BF16>(p, dev);
-    case 96: return backward_t<96, BF16>(p, dev);
-    case 128: return backward_t<128, BF16>(p, dev);
+    case 32: return backward_t<32, BF16, In>(p, dev);
+    case 64: return backward_t<64, BF16, In>(p, dev);
+    case 96: return backward_t<96, BF16, In>(p, dev);
+    case 128: return backward_t<128, BF16, In>(p, dev);
     default: return false;
   }
 }
@@ -236,7 +243,8 @@ bool backward_b(const Params& p, const Device& dev) {
 }  // namespace
 
 bool tc_backward(const Params& p, const Device& dev, bool bf16) {
-  return bf16 ? backward_b<true>(p, dev) : backward_b<false>(p, dev);
+  if (p.bf16_io) return backward_b<true, uint16_t>(p, dev);
+  return bf16 ? backward_b<true, float>(p, dev) : backward_b<false, float>(p, dev);
 }
 
 }  // namespace cg::cuda::attn

@@ -37,6 +37,7 @@ void synchronize(int) { no_cuda("cudagrad.cuda.synchronize"); }
 uint64_t host_syncs() { return 0; }
 void note_host_sync() {}
 GemmLaunches gemm_launches() { return {}; }
+AttentionLaunches attention_launches() { return {}; }
 bool gemm_wgmma_available() { return false; }
 void check_last_launch(const char* op) { no_cuda(op); }
 DeviceErrorRecord* device_error_record() { no_cuda("cudagrad"); }

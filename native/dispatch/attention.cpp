@@ -1,6 +1,8 @@
 // Attention dispatch (dispatch/attention.h).
 #include "attention.h"
 
+#include <string>
+
 #include "check.h"
 #include "creation.h"
 #include "on_device.h"
@@ -14,13 +16,19 @@ constexpr const char* kBwd = "cudagrad.attention backward";
 
 struct Dims {
   int64_t B, H, Tq, Tk, D;
+  DType dtype;  // of q, k, v: float32 or bfloat16
 };
+
+std::string described(const char* name, const TensorImpl& t) {
+  return std::string(name) + " " + dtype_name(t.dtype()) + " " + shape_str(t.shape());
+}
 
 // dtypes, devices and shapes of q, k, v and the mask; returns the sizes.
 Dims check_qkv(const char* op, const TensorImpl& q, const TensorImpl& k, const TensorImpl& v, const TensorImpl* mask) {
-  check_dtype(op, q, DType::Float32, "q");
-  check_dtype(op, k, DType::Float32, "k");
-  check_dtype(op, v, DType::Float32, "v");
+  const DType dt = q.dtype();
+  if ((dt != DType::Float32 && dt != DType::BFloat16) || k.dtype() != dt || v.dtype() != dt)
+    throw_type_error(op, ": q, k and v must share one dtype, float32 or bfloat16; got ", described("q", q), ", ",
+                     described("k", k), ", ", described("v", v));
   if (mask && mask->dtype() != DType::Float32 && mask->dtype() != DType::Int32)
     throw_type_error(op, ": mask must be float32 (additive) or int32 (boolean), got ", dtype_name(mask->dtype()),
                      " tensor of shape ", shape_str(mask->shape()));
@@ -38,7 +46,7 @@ Dims check_qkv(const char* op, const TensorImpl& q, const TensorImpl& k, const T
   if (mask && mask->shape() != Shape{qs[0], ks[2]})
     throw_range_error(op, ": mask must have shape (B, Tk) = ", shape_str({qs[0], ks[2]}), ", got ",
                       shape_str(mask->shape()));
-  return {qs[0], qs[1], qs[2], ks[2], qs[3]};
+  return {qs[0], qs[1], qs[2], ks[2], qs[3], dt};
 }
 
 const float* mask_f32(const TensorImpl* mask) {
@@ -54,8 +62,14 @@ AttentionOut attention_forward(const TensorImpl& q, const TensorImpl& k, const T
                                bool causal) {
   Dims s = check_qkv(kFwd, q, k, v, mask);
   AttentionOut r;
-  r.out = empty(kFwd, q.shape(), DType::Float32, q.device());
+  r.out = empty(kFwd, q.shape(), s.dtype, q.device());
   r.lse = empty(kFwd, {s.B, s.H, s.Tq}, DType::Float32, q.device());
+  if (s.dtype == DType::BFloat16) {
+    CG_ON_DEVICE(q.device(), attention_forward_bf16, r.out->data_as<uint16_t>(), r.lse->data_as<float>(),
+                q.data_as<uint16_t>(), k.data_as<uint16_t>(), v.data_as<uint16_t>(), mask_f32(mask), mask_i32(mask),
+                s.B, s.H, s.Tq, s.Tk, s.D, causal);
+    return r;
+  }
   CG_ON_DEVICE(q.device(), attention_forward, r.out->data_as<float>(), r.lse->data_as<float>(),
               q.data_as<float>(), k.data_as<float>(), v.data_as<float>(), mask_f32(mask), mask_i32(mask), s.B, s.H,
               s.Tq, s.Tk, s.D, causal);
@@ -66,8 +80,9 @@ AttentionGrads attention_backward(const TensorImpl& dout, const TensorImpl& q, c
                                   const TensorImpl& v, const TensorImpl& out, const TensorImpl& lse,
                                   const TensorImpl* mask, bool causal) {
   Dims s = check_qkv(kBwd, q, k, v, mask);
-  check_dtype(kBwd, dout, DType::Float32, "dout");
-  check_dtype(kBwd, out, DType::Float32, "out");
+  if (dout.dtype() != s.dtype || out.dtype() != s.dtype)
+    throw_type_error(kBwd, ": dout and out must have q's dtype (", dtype_name(s.dtype), "); got ",
+                     described("dout", dout), ", ", described("out", out));
   check_dtype(kBwd, lse, DType::Float32, "lse");
   check_same_device(kBwd, {&q, &dout, &out, &lse});
   check_same_shape(kBwd, dout, "dout", q, "q");
@@ -76,9 +91,16 @@ AttentionGrads attention_backward(const TensorImpl& dout, const TensorImpl& q, c
     throw_range_error(kBwd, ": lse must have shape (B, H, Tq) = ", shape_str({s.B, s.H, s.Tq}), ", got ",
                       shape_str(lse.shape()));
   AttentionGrads g;
-  g.dq = empty(kBwd, q.shape(), DType::Float32, q.device());
-  g.dk = empty(kBwd, k.shape(), DType::Float32, q.device());
-  g.dv = empty(kBwd, v.shape(), DType::Float32, q.device());
+  g.dq = empty(kBwd, q.shape(), s.dtype, q.device());
+  g.dk = empty(kBwd, k.shape(), s.dtype, q.device());
+  g.dv = empty(kBwd, v.shape(), s.dtype, q.device());
+  if (s.dtype == DType::BFloat16) {
+    CG_ON_DEVICE(q.device(), attention_backward_bf16, g.dq->data_as<uint16_t>(), g.dk->data_as<uint16_t>(),
+                g.dv->data_as<uint16_t>(), dout.data_as<uint16_t>(), q.data_as<uint16_t>(), k.data_as<uint16_t>(),
+                v.data_as<uint16_t>(), out.data_as<uint16_t>(), lse.data_as<float>(), mask_f32(mask),
+                mask_i32(mask), s.B, s.H, s.Tq, s.Tk, s.D, causal);
+    return g;
+  }
   CG_ON_DEVICE(q.device(), attention_backward, g.dq->data_as<float>(), g.dk->data_as<float>(),
               g.dv->data_as<float>(), dout.data_as<float>(), q.data_as<float>(), k.data_as<float>(),
               v.data_as<float>(), out.data_as<float>(), lse.data_as<float>(), mask_f32(mask), mask_i32(mask), s.B,

@@ -64,6 +64,13 @@ struct GemmLaunches {
   uint64_t simt = 0, mma = 0, wgmma = 0;
 };
 GemmLaunches gemm_launches();
+// Attention calls (forward or backward) since load, per kernel path
+// (native/cuda/attention.cu): the general kernels, the float32 SIMT kernels,
+// the tensor-core kernels on float32 tensors, and on bf16 tensors read directly.
+struct AttentionLaunches {
+  uint64_t general = 0, simt = 0, mma = 0, mma_bf16 = 0;
+};
+AttentionLaunches attention_launches();
 // Whether the wgmma GEMM can run here (an sm_90 device and sm_90a code in this
 // binary; the emulator counts): CUDAGRAD_GEMM_WGMMA=1 then selects it.
 bool gemm_wgmma_available();
