@@ -37,7 +37,7 @@ t.test('device bundle and an emulated dry run of bench/device-check.sh', async (
   t.ok(report.parity.filter((p: { op: string; ok?: boolean }) => p.op.endsWith('_medium_wgmma') && p.ok).length === 5, 'parity: the GEMM cases on the wgmma kernel (emulated sm_90)');
   const missing = report.bench.results.filter((r: { missing?: string }) => r.missing).map((r: { id: string; missing: string }) => `${r.id}: ${r.missing}`);
   t.same(missing, [], 'no benchmark case missing');
-  for (const id of ['gemm_fp32_64', 'gemm_tf32_64', 'gemm_bf16_64', 'gemm_bf16_wgmma_64', 'attn_bwd_bf16', 'crossentropy_fwdbwd', 'adamw_clip_gpt2'])
+  for (const id of ['gemm_fp32_64', 'gemm_tf32_64', 'gemm_bf16_64', 'gemm_bf16_wgmma_64', 'attn_bwd_bf16', 'attn_fwd_bf16in', 'attn_bwd_bf16in', 'crossentropy_fwdbwd', 'adamw_clip_gpt2'])
     t.ok(report.bench.results.some((r: { id: string; cudagrad_s?: number }) => r.id === id && r.cudagrad_s! > 0), `benchmark ${id} timed`);
   t.ok(report.bench.results.some((r: { cudagrad_s?: number }) => r.cudagrad_s! > 0), 'benchmarks timed');
   const gpt = report.gpt?.cudagrad;

@@ -223,7 +223,8 @@ if (typeof cg.matmul === 'function') {
 }
 
 // --- attention (fused flash kernels): causal, B=8 H=12 T=1024 D=64, at float32 ('highest') and bf16 tensor
-// cores ('medium'; cudagrad stores float32 and converts in the kernel, torch runs bf16 tensors). TFLOP/s
+// cores ('medium'; cudagrad stores float32 and converts in the kernel, torch runs bf16 tensors), and on
+// bf16 tensors (*_bf16in, as torch). TFLOP/s
 // counts 4*B*H*Tq*Tk*D for the forward, halved for causal; the backward alone (forward saved
 // outside the timing) 2.5x that, fwd+bwd 3.5x.
 if (typeof cg.attention === 'function') {
@@ -252,6 +253,25 @@ if (typeof cg.attention === 'function') {
       });
     } });
   }
+  // bf16 tensors (*_bf16in): the tensor-core kernels read and write bf16 (half the input traffic), bf16
+  // mma at any precision; the same torch bf16 SDPA rows as peers (timed once).
+  const bf = (x, seed) => (x ? x.cast('bfloat16') : cg.randn([B, H, T, D], { device: dev, seed, dtype: 'bfloat16' }));
+  cases.push({ id: 'attn_fwd_bf16in', flops: fwdFlops, shape: [B, H, T, D], torch: 'sdpa_fwd_bf16', peer: 'attn_fwd_bf16', make: (x) => {
+    const [q, k, v] = [bf(x), bf(null, 2), bf(null, 3)];
+    return () => cg.attention(q, k, v, { causal: true });
+  } });
+  cases.push({ id: 'attn_bwd_bf16in', flops: 2.5 * fwdFlops, shape: [B, H, T, D], torch: 'sdpa_bwd_bf16', peer: 'attn_bwd_bf16', make: (x) => {
+    const [q, k, v, dout] = [bf(x), bf(null, 2), bf(null, 3), bf(null, 4)];
+    const f = attentionForward(q, k, v, { causal: true });
+    return () => attentionBackward(dout, q, k, v, f.out, f.lse, { causal: true });
+  } });
+  cases.push({ id: 'attn_fwdbwd_bf16in', flops: 3.5 * fwdFlops, shape: [B, H, T, D], torch: 'sdpa_fwdbwd_bf16', peer: 'attn_fwdbwd_bf16', make: (x) => {
+    const [q, k, v, dout] = [bf(x), bf(null, 2), bf(null, 3), bf(null, 4)];
+    return () => {
+      const f = attentionForward(q, k, v, { causal: true });
+      attentionBackward(dout, q, k, v, f.out, f.lse, { causal: true });
+    };
+  } });
 }
 
 const results = [];

@@ -233,6 +233,36 @@ if (!wgmmaChild) {
     }
     report(r);
   }
+  // bf16 tensors: the CPU's float32 kernels rounded once vs the CUDA tensor-core kernels reading bf16
+  // (P, dS rounded to bf16 too). Tolerance: test/attention-bf16.test.ts's bounds for both devices
+  // summed, x4 for randn values (|v| up to ~4 where the test's are <= 1).
+  const r = { op: 'attention_bf16', cases: 0, worst: 0 };
+  try {
+    const bt = [[4 * (2 ** -8 + 1e-5), 2 * 2 ** -8 + 2e-4], [4 * 1.2e-2, 3 * 2 ** -8 + 3e-4]];
+    for (const [B, H, Tq, Tk, D, causal, mk] of shapes) {
+      seed++;
+      const [qc, kc, vc, dc] = [[B, H, Tq, D], [B, H, Tk, D], [B, H, Tk, D], [B, H, Tq, D]].map((sh, i) => cg.randn(sh, { seed: seed * 10 + i, device: 'cpu', dtype: 'bfloat16' }));
+      const mask = mk === 'int' ? cg.tensor(Int32Array.from({ length: B * Tk }, (_, j) => (j % 7 === 3 ? 0 : 1)), { shape: [B, Tk] }) : null;
+      const run = (dev) => {
+        const [qq, kk, vv, dd] = [qc, kc, vc, dc].map((x) => x.to(dev));
+        const opts = { causal, mask: mask && mask.to(dev) };
+        const f = attentionForward(qq, kk, vv, opts);
+        const g = attentionBackward(dd, qq, kk, vv, f.out, f.lse, opts);
+        return [f.out, f.lse, g.dq, g.dk, g.dv].map((x) => x.toArray());
+      };
+      const cpu = run('cpu');
+      const gpu = run('cuda');
+      cpu.forEach((want, n) => {
+        const [atol, rtol] = n === 1 ? [1e-4, 1e-4] : bt[n === 0 ? 0 : 1];
+        compare(r, want, gpu[n], (i) => atol + rtol * Math.abs(want[i]), { shape: [B, H, Tq, Tk, D], output: ['out', 'lse', 'dq', 'dk', 'dv'][n] });
+      });
+      r.cases++;
+    }
+    r.ok = r.first === undefined;
+  } catch (e) {
+    r.missing = String(e.message || e);
+  }
+  report(r);
 }
 // --- GEMM: matmul (2-D and broadcast-batched), linear with a bias, and linear's backward (dx, dweight,
 // dbias), CPU vs CUDA at each matmul precision, odd sizes. Error bound per element as

@@ -27,13 +27,13 @@ console.log(`device: ${bench.device ? `${bench.device.name} (sm_${bench.device.c
 console.log(`tests on CUDA: ${sum.pass} passed, ${sum.fail} failed, ${sum.skip} skipped`);
 console.log(`parity: ${parity.filter((p) => p.ok).length} ok, ${parity.filter((p) => p.ok === false).length} differ, ${parity.filter((p) => p.missing).length} missing`);
 console.log(`copy bandwidth (torch D2D): ${f(bench.copy_gbs)} GB/s; dispatch overhead: ${f(bench.dispatch_overhead_us, 2)} us/op`);
-console.log(`${'kernel'.padEnd(16)} ${'unit'.padEnd(8)} ${'cudagrad'.padStart(9)} ${'torch'.padStart(9)} ${'x torch'.padStart(8)} ${'of copy'.padStart(8)}`);
+console.log(`${'kernel'.padEnd(18)} ${'unit'.padEnd(8)} ${'cudagrad'.padStart(9)} ${'torch'.padStart(9)} ${'x torch'.padStart(8)} ${'of copy'.padStart(8)}`);
 for (const r of bench.results) {
   if (r.missing) {
-    console.log(`${r.id.padEnd(16)} missing: ${r.missing.slice(0, 60)}`);
+    console.log(`${r.id.padEnd(18)} missing: ${r.missing.slice(0, 60)}`);
     continue;
   }
-  console.log(`${r.id.padEnd(16)} ${r.unit.padEnd(8)} ${f(r.cudagrad_rate).padStart(9)} ${f(r.torch_rate).padStart(9)} ${f(r.vs_torch, 2).padStart(8)} ${r.of_copy ? `${(100 * r.of_copy).toFixed(0)}%`.padStart(8) : '-'.padStart(8)}`);
+  console.log(`${r.id.padEnd(18)} ${r.unit.padEnd(8)} ${f(r.cudagrad_rate).padStart(9)} ${f(r.torch_rate).padStart(9)} ${f(r.vs_torch, 2).padStart(8)} ${r.of_copy ? `${(100 * r.of_copy).toFixed(0)}%`.padStart(8) : '-'.padStart(8)}`);
 }
 if (gpt) {
   const c = gpt.config;
