@@ -17,8 +17,8 @@
 // No host synchronisation; every launch is checked.
 #include "../ops/attention.h"
 
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <set>
 #include <utility>
@@ -315,7 +315,7 @@ void attention_backward_bf16(uint16_t* dq, uint16_t* dk, uint16_t* dv, const uin
   p.h.dq = dq, p.h.dk = dk, p.h.dv = dv, p.h.dout = dout, p.lse_in = lse;
   p.vec = p.vec && attn::aligned16(dout);
   const attn::Device dev = attn::current_device();
-  if (dev.major >= 8 && attn::head_tile(p.D) != 0) {  // the tensor-core kernels (they fit in 99 KiB, sm_86/89)
+  if (dev.major >= 8 && attn::head_tile(p.D) != 0) {  // the tensor-core kernels (<= 74 KiB of shared memory)
     attn::Scratch delta(dev.index, sizeof(float) * static_cast<size_t>(p.BH * Tq));
     p.delta = static_cast<const float*>(delta.ptr);
     if (Tq > 0) {
