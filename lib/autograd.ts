@@ -8,6 +8,7 @@
 // inside tidy() leaves nothing behind but the parameters' `.grad`.
 import { ones } from './creation';
 import { rangeError, shapeStr, typeError } from './errors';
+import { cast } from './ops/cast';
 import { add } from './ops/elementwise';
 import { clone } from './ops/view';
 import { keep } from './scope';
@@ -110,13 +111,26 @@ function topoOrder(root: Node): Node[] {
   return order.reverse();
 }
 
+// a + b for two gradients of one tensor: bfloat16 ones are added in float32
+// and rounded once (what torch's bfloat16 add computes).
+function addGrads(a: Tensor, b: Tensor): Tensor {
+  if (a.dtype !== 'bfloat16') return add(a, b);
+  const [a32, b32] = [cast(a, 'float32'), cast(b, 'float32')];
+  const sum = add(a32, b32);
+  a32.dispose();
+  b32.dispose();
+  const out = cast(sum, 'bfloat16');
+  sum.dispose();
+  return out;
+}
+
 function accumulate(map: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void {
   const prev = map.get(t);
   if (!prev) {
     map.set(t, g);
     return;
   }
-  const sum = noGrad(() => add(prev, g));
+  const sum = noGrad(() => addGrads(prev, g));
   prev.dispose();
   g.dispose();
   map.set(t, sum);
@@ -141,10 +155,11 @@ export function backward(root: Tensor, gradient?: Tensor | null, opts: BackwardO
     if (!(gradient instanceof Tensor)) throw typeError(fn, 'gradient must be a Tensor');
     if (shapeStr(gradient.shape) !== shapeStr(root.shape))
       throw rangeError(fn, `gradient has shape ${shapeStr(gradient.shape)} but the tensor has shape ${shapeStr(root.shape)}`);
+    if (gradient.dtype !== root.dtype) throw typeError(fn, `gradient is ${gradient.dtype} but the tensor is ${root.dtype} (${root.describe()})`);
     seed = gradient;
   } else {
     if (root.size !== 1) throw rangeError(fn, `gradient can be omitted only for a one-element tensor, got shape ${shapeStr(root.shape)}; pass out.backward(gradient)`);
-    seed = ones(root.shape, { device: root.device });
+    seed = ones(root.shape, { device: root.device, dtype: root.dtype });
     unitSeeds.add(seed);
   }
   const grads = new Map<Tensor, Tensor>();
@@ -152,7 +167,7 @@ export function backward(root: Tensor, gradient?: Tensor | null, opts: BackwardO
   const leafDone = (t: Tensor, g: Tensor) => {
     const old = t.grad;
     if (old && !old.isDisposed) {
-      const sum = noGrad(() => add(old, g));
+      const sum = noGrad(() => addGrads(old, g));
       old.dispose();
       if (g !== seed || ownSeed) g.dispose();
       t.grad = keep(sum);
@@ -183,8 +198,8 @@ export function backward(root: Tensor, gradient?: Tensor | null, opts: BackwardO
         if (g && !input) g.dispose();
         return;
       }
-      if (shapeStr(g.shape) !== shapeStr(input.shape))
-        throw new Error(`${fn}: internal error: ${node.name} returned a gradient of shape ${shapeStr(g.shape)} for an input of shape ${shapeStr(input.shape)}`);
+      if (shapeStr(g.shape) !== shapeStr(input.shape) || g.dtype !== input.dtype)
+        throw new Error(`${fn}: internal error: ${node.name} returned a gradient (${g.describe()}) for an input (${input.describe()})`);
       if (input.gradNode) accumulate(grads, input, g);
       else leafDone(input, g);
     });

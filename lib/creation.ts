@@ -3,8 +3,8 @@
 // the native dispatch layer checks again.
 import { defaultDevice, Device, parseDevice } from './device';
 import { checkOptions, describe, rangeError, shapeStr, typeError } from './errors';
-import { native } from './native';
-import { DType, Tensor } from './tensor';
+import { native, NativeHandle } from './native';
+import { DType, DTYPES, Tensor } from './tensor';
 
 export type Shape = readonly number[];
 export type NestedArray = number | readonly NestedArray[];
@@ -18,9 +18,14 @@ export interface CreateOptions {
 
 const CREATE_KEYS = ['dtype', 'device', 'requiresGrad'] as const;
 
-function parseDType(fn: string, d: unknown): DType {
-  if (d === 'float32' || d === 'int32') return d;
-  throw typeError(fn, `unknown dtype ${describe(d)} (expected 'float32' or 'int32')`);
+export function parseDType(fn: string, d: unknown): DType {
+  if (DTYPES.includes(d as DType)) return d as DType;
+  throw typeError(fn, `unknown dtype ${describe(d)} (expected 'float32', 'int32' or 'bfloat16')`);
+}
+
+/** Whether gradients can flow through tensors of this dtype (the floating ones). */
+export function isFloating(dtype: DType): boolean {
+  return dtype !== 'int32';
 }
 
 // dtype, device and requiresGrad from validated options.
@@ -30,7 +35,7 @@ function common(fn: string, o: Record<string, unknown>, dtypeDefault: DType) {
   if (o.requiresGrad !== undefined && typeof o.requiresGrad !== 'boolean')
     throw typeError(fn, `requiresGrad must be a boolean, got ${describe(o.requiresGrad)}`);
   const requiresGrad = o.requiresGrad === true;
-  if (requiresGrad && dtype !== 'float32') throw typeError(fn, `only float32 tensors can require gradients, got ${dtype}`);
+  if (requiresGrad && !isFloating(dtype)) throw typeError(fn, `only float32 and bfloat16 tensors can require gradients, got ${dtype}`);
   return { dtype, device, requiresGrad };
 }
 
@@ -72,9 +77,10 @@ function flattenNested(fn: string, data: readonly NestedArray[]): { values: numb
   return { values, shape };
 }
 
-// Values checked for the dtype, as the typed array the native side takes.
+// Values checked for the dtype, as the typed array the native side takes
+// (float32 values for bfloat16, rounded natively to nearest even).
 function toTyped(fn: string, values: ArrayLike<number>, dtype: DType): Float32Array | Int32Array {
-  if (dtype === 'float32') return values instanceof Float32Array ? values : Float32Array.from(values);
+  if (dtype !== 'int32') return values instanceof Float32Array ? values : Float32Array.from(values);
   if (values instanceof Int32Array) return values;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -169,7 +175,8 @@ export interface RandomOptions {
   /** Seed for this call only (the default generator is left untouched). */
   seed?: number | bigint;
   device?: Device;
-  dtype?: 'float32';
+  /** float32 (default) or bfloat16 (the float32 values rounded). */
+  dtype?: 'float32' | 'bfloat16';
   requiresGrad?: boolean;
 }
 
@@ -187,32 +194,42 @@ function randomArgs(fn: string, shape: unknown, opts: unknown, extra: string[]) 
   const o = checkOptions(fn, opts, ['seed', 'device', 'dtype', 'requiresGrad', ...extra]);
   const s = parseShape(fn, shape);
   const { dtype, device, requiresGrad } = common(fn, o, 'float32');
-  if (dtype !== 'float32') throw typeError(fn, `random tensors are float32, got dtype ${dtype}`);
+  if (dtype === 'int32') throw typeError(fn, `random tensors are float32 or bfloat16, got dtype ${dtype}`);
   const seed = o.seed === undefined ? null : parseSeed(fn, o.seed);
   const num = (k: string, dflt: number): number => {
     const v = o[k] ?? dflt;
     if (typeof v !== 'number' || !Number.isFinite(v)) throw typeError(fn, `${k} must be a finite number, got ${describe(v)}`);
     return v;
   };
-  return { s, device, requiresGrad, seed, num };
+  // The float32 generator's values, rounded when dtype is bfloat16.
+  const make = (h: NativeHandle): Tensor => new Tensor(dtype === 'float32' ? h : castAndFree(h, dtype), requiresGrad);
+  return { s, device, seed, num, make };
+}
+
+function castAndFree(h: NativeHandle, dtype: DType): NativeHandle {
+  try {
+    return native.cast(h, dtype);
+  } finally {
+    h.dispose();
+  }
 }
 
 /** Uniform random values in [low, high) (default [0, 1)) from the Philox generator. */
 export function rand(shape: Shape | number, opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   const fn = 'cudagrad.rand';
-  const { s, device, requiresGrad, seed, num } = randomArgs(fn, shape, opts, ['low', 'high']);
+  const { s, device, seed, num, make } = randomArgs(fn, shape, opts, ['low', 'high']);
   const low = num('low', 0);
   const high = num('high', 1);
   if (low > high) throw rangeError(fn, `low ${low} is greater than high ${high}`);
-  return new Tensor(native.uniform(s, seed, low, high, device), requiresGrad);
+  return make(native.uniform(s, seed, low, high, device));
 }
 
 /** Normal random values (default mean 0, std 1) from the Philox generator. */
 export function randn(shape: Shape | number, opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   const fn = 'cudagrad.randn';
-  const { s, device, requiresGrad, seed, num } = randomArgs(fn, shape, opts, ['mean', 'std']);
+  const { s, device, seed, num, make } = randomArgs(fn, shape, opts, ['mean', 'std']);
   const mean = num('mean', 0);
   const std = num('std', 1);
   if (std < 0) throw rangeError(fn, `std ${std} is negative`);
-  return new Tensor(native.normal(s, seed, mean, std, device), requiresGrad);
+  return make(native.normal(s, seed, mean, std, device));
 }

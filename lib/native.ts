@@ -3,7 +3,7 @@
 // the file named by CUDAGRAD_ADDON.
 import * as path from 'node:path';
 
-export type NativeDType = 'float32' | 'int32';
+export type NativeDType = 'float32' | 'int32' | 'bfloat16';
 
 // One native tensor (bindings/handle.cpp).
 export interface NativeHandle {
@@ -30,6 +30,7 @@ export interface NativeAddon {
   arange(start: number, step: number, n: number, dtype: NativeDType, device: string): NativeHandle;
   uniform(shape: number[], seed: bigint | null, low: number, high: number, device: string): NativeHandle;
   normal(shape: number[], seed: bigint | null, mean: number, std: number, device: string): NativeHandle;
+  cast(x: NativeHandle, dtype: NativeDType): NativeHandle;
   devices(): {
     threads: number;
     simd: string;

@@ -11,7 +11,9 @@ import type { Node } from './autograd';
 import type { NativeHandle } from './native';
 import { track } from './scope';
 
-export type DType = 'float32' | 'int32';
+/** bfloat16: 2-byte storage read back as float32 values (see cudagrad.cast). */
+export type DType = 'float32' | 'int32' | 'bfloat16';
+export const DTYPES: readonly DType[] = ['float32', 'int32', 'bfloat16'];
 export type TypedArray = Float32Array | Int32Array;
 
 export class Tensor {
@@ -60,7 +62,7 @@ export class Tensor {
     return `shape ${shapeStr(this.shape)}, ${this.dtype}, ${this.device}`;
   }
 
-  /** A flat copy of the values (synchronous; waits for the device). */
+  /** A flat copy of the values (synchronous; waits for the device); bfloat16 reads as a Float32Array. */
   toArray(): TypedArray {
     return this.handle('Tensor.toArray').toArray();
   }
@@ -81,10 +83,13 @@ export class Tensor {
     return h.toArray()[0];
   }
 
-  /** This tensor on `device` (a new tensor sharing storage when already there). */
-  to(device: Device): Tensor {
+  /**
+   * This tensor on `device` (a new tensor sharing storage when already there),
+   * or, given a dtype name, converted to that dtype (cudagrad.cast).
+   */
+  to(target: Device | DType): Tensor {
     const h = this.handle('Tensor.to');
-    return new Tensor(h.to(parseDevice('Tensor.to', device)));
+    return new Tensor(h.to(parseDevice('Tensor.to', target)));
   }
 
   /** A view with a new shape of the same size; one dimension may be -1 (inferred). */

@@ -5,12 +5,12 @@ import t from 'tap';
 import * as cg from '../lib/index';
 
 t.test('wrong dtype', async (t) => {
-  t.throws(() => cg.zeros([2], { dtype: 'float64' as cg.DType }), { name: 'TypeError', message: "cudagrad.zeros: unknown dtype the string 'float64' (expected 'float32' or 'int32')" });
+  t.throws(() => cg.zeros([2], { dtype: 'float64' as cg.DType }), { name: 'TypeError', message: "cudagrad.zeros: unknown dtype the string 'float64' (expected 'float32', 'int32' or 'bfloat16')" });
   t.throws(() => cg.tensor([1.5], { dtype: 'int32' }), { name: 'RangeError', message: /cudagrad.tensor: value 1.5 at index 0 is not an int32/ });
   t.throws(() => cg.tensor([2 ** 31], { dtype: 'int32' }), { name: 'RangeError', message: /value 2147483648 at index 0 is not an int32/ });
   t.throws(() => cg.full([2], 0.5, { dtype: 'int32' }), { name: 'RangeError', message: 'cudagrad.full: fill value 0.5 is not an int32' });
-  t.throws(() => cg.randn([2], { dtype: 'int32' as 'float32' }), { name: 'TypeError', message: 'cudagrad.randn: random tensors are float32, got dtype int32' });
-  t.throws(() => cg.zeros([2], { dtype: 'int32', requiresGrad: true }), { name: 'TypeError', message: /only float32 tensors can require gradients/ });
+  t.throws(() => cg.randn([2], { dtype: 'int32' as 'float32' }), { name: 'TypeError', message: 'cudagrad.randn: random tensors are float32 or bfloat16, got dtype int32' });
+  t.throws(() => cg.zeros([2], { dtype: 'int32', requiresGrad: true }), { name: 'TypeError', message: /only float32 and bfloat16 tensors can require gradients/ });
   t.throws(() => cg.arange(0, 3, 0.5, { dtype: 'int32' }), { name: 'RangeError', message: /cudagrad.arange: start 0 and step 0.5 must be integers/ });
   t.throws(() => cg.tensor(new BigInt64Array(2)), { name: 'TypeError', message: /BigInt64Array data is not supported/ });
 });
@@ -87,7 +87,7 @@ t.test('the native layer validates too (no JS checks in front)', async (t) => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { native } = require('../lib/native') as typeof import('../lib/native');
   t.throws(() => native.full([2, -1], 'float32', 0, 'cpu'), { name: 'RangeError', message: /cudagrad.full: shape entry 1 \(-1\) is not a non-negative integer size/ });
-  t.throws(() => native.full([2], 'float16' as 'float32', 0, 'cpu'), { name: 'TypeError', message: "cudagrad.full: unknown dtype 'float16' (expected 'float32' or 'int32')" });
+  t.throws(() => native.full([2], 'float16' as 'float32', 0, 'cpu'), { name: 'TypeError', message: "cudagrad.full: unknown dtype 'float16' (expected 'float32', 'int32' or 'bfloat16')" });
   t.throws(() => native.fromData(new Float32Array(3), [2, 2], 'float32', 'cpu'), { name: 'RangeError', message: 'cudagrad.tensor: data has 3 elements but shape [2, 2] needs 4' });
   t.throws(() => native.fromData(new Float32Array(4), [4], 'int32', 'cpu'), { name: 'TypeError', message: 'cudagrad.tensor: data must be a Int32Array for dtype int32' });
   t.throws(() => native.full([1], 'int32', 2 ** 40, 'cpu'), { name: 'RangeError', message: /fill value 1.09951e\+12 is not an int32 value/ });

@@ -85,7 +85,7 @@ t.test('truncated and corrupt files get clear errors naming the file', async (t)
   check('c2.safetensors', handMade({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, d8), "tensors 'a' and 'b' overlap (bytes [4, 8) of the data)");
   check('c3.safetensors', handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, d8), 'bytes [0, 4) of the data belong to no tensor (corrupt offsets)');
   check('c4.safetensors', handMade({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, d8), "tensor 'a': shape [3] as F32 is 12 bytes but data_offsets [0, 8] span 8");
-  check('c5.safetensors', handMade({ a: { dtype: 'F16', shape: [4], data_offsets: [0, 8] } }, d8), "tensor 'a' has dtype F16: cudagrad reads only F32 and I32");
+  check('c5.safetensors', handMade({ a: { dtype: 'F16', shape: [4], data_offsets: [0, 8] } }, d8), "tensor 'a' has dtype F16: cudagrad reads only F32, I32 and BF16");
   check('c6.safetensors', handMade({ a: { dtype: 'Q4', shape: [2], data_offsets: [0, 8] } }, d8), "tensor 'a' has dtype Q4: unknown dtype");
   check('c7.safetensors', handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, d8), '4 bytes after the last tensor\'s data (corrupt offsets or appended garbage)');
   check('c8.safetensors', handMade({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, d8), "tensor 'a': shape [-1] is not a list of sizes");

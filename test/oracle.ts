@@ -164,3 +164,38 @@ export function bindex(out: readonly number[], shape: readonly number[]): Int32A
   }
   return idx;
 }
+
+const f32Bits = new Uint32Array(1);
+const f32View = new Float32Array(f32Bits.buffer);
+
+/** The float32 value with bit pattern `bits`. */
+export function fromF32Bits(bits: number): number {
+  f32Bits[0] = bits >>> 0;
+  return f32View[0];
+}
+
+/** The bit pattern of float32 value x (x must be float32-representable). */
+export function f32BitsOf(x: number): number {
+  f32View[0] = x;
+  return f32Bits[0];
+}
+
+/**
+ * float32 value x rounded to bfloat16 (8 significand bits), from the IEEE
+ * rule rather than the kernels' bit trick: of the two bf16 neighbours of x
+ * the nearer (in float64), a tie to the one with an even last bit; beyond the
+ * largest bf16 by half an ulp or more, infinity. NaN stays NaN.
+ */
+export function bf16Round(x: number): number {
+  if (Number.isNaN(x) || !Number.isFinite(x)) return x;
+  const bits = f32BitsOf(x);
+  const lo = (bits & 0xffff0000) >>> 0;
+  const hi = (lo + 0x10000) >>> 0;
+  const vlo = fromF32Bits(lo);
+  const top = (hi & 0x7fffffff) === 0x7f800000;
+  const vhi = top ? Math.sign(x) * 2 ** 128 : fromF32Bits(hi);
+  const dlo = Math.abs(x - vlo);
+  const dhi = Math.abs(vhi - x);
+  const pickHi = dhi < dlo || (dhi === dlo && (lo & 0x10000) !== 0);
+  return pickHi ? fromF32Bits(hi) : vlo;
+}

@@ -2,7 +2,7 @@
 // header length N, N bytes of JSON ({name: {dtype, shape, data_offsets:
 // [begin, end]}, "__metadata__": {string: string}}, padded with spaces to a
 // multiple of 8), then the tensors' bytes, little-endian, offsets relative to
-// the end of the header. cudagrad writes and reads F32 and I32. The reader
+// the end of the header. cudagrad writes and reads F32, I32 and BF16. The reader
 // checks every length, offset and size against the file (no overlaps, no
 // holes, nothing past the end) and names the file and the fault; writes are
 // atomic (see atomic.ts).
@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import { tensor } from '../creation';
 import type { Device } from '../device';
 import { checkOptions, describe, typeError } from '../errors';
-import { Tensor } from '../tensor';
+import { DType, Tensor } from '../tensor';
 import { writeFileAtomic } from './atomic';
 
 export type Metadata = Record<string, string>;
@@ -22,18 +22,45 @@ export interface LoadOptions {
   device?: Device;
 }
 
-const DTYPES: Record<string, 'float32' | 'int32'> = { F32: 'float32', I32: 'int32' };
-const OTHER = ['F64', 'F16', 'BF16', 'I64', 'I16', 'I8', 'U64', 'U32', 'U16', 'U8', 'BOOL', 'F8_E4M3', 'F8_E5M2'];
+const DTYPES: Record<string, DType> = { F32: 'float32', I32: 'int32', BF16: 'bfloat16' };
+const CODES: Record<DType, string> = { float32: 'F32', int32: 'I32', bfloat16: 'BF16' };
+const WIDTH: Record<DType, number> = { float32: 4, int32: 4, bfloat16: 2 };
+const OTHER = ['F64', 'F16', 'I64', 'I16', 'I8', 'U64', 'U32', 'U16', 'U8', 'BOOL', 'F8_E4M3', 'F8_E5M2'];
 const MAX_HEADER = 100_000_000;
 const littleEndian = os.endianness() === 'LE';
 
 // Typed-array bytes as little-endian (a byte-swapped copy on big-endian hosts).
-function leBytes(a: Float32Array | Int32Array): Uint8Array {
+function leBytes(a: Float32Array | Int32Array | Uint16Array): Uint8Array {
   const b = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   if (littleEndian) return b;
   const c = Uint8Array.from(b);
-  for (let i = 0; i < c.length; i += 4) c.subarray(i, i + 4).reverse();
+  for (let i = 0; i < c.length; i += a.BYTES_PER_ELEMENT) c.subarray(i, i + a.BYTES_PER_ELEMENT).reverse();
   return c;
+}
+
+// A tensor's values as they are stored: bfloat16 as its 16-bit patterns (the
+// upper halves of the exact float32 values toArray() gives).
+function storedValues(t: Tensor): Float32Array | Int32Array | Uint16Array {
+  const a = t.toArray();
+  if (t.dtype !== 'bfloat16') return a;
+  const words = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  return Uint16Array.from(words, (w) => w >>> 16);
+}
+
+// Stored little-endian bytes (aligned) -> the typed array tensor() takes for `dtype`.
+function hostValues(bytes: Uint8Array, dtype: DType): Float32Array | Int32Array {
+  const width = WIDTH[dtype];
+  const n = bytes.byteLength / width;
+  if (bytes.byteOffset % width !== 0 || !littleEndian) {
+    const c = Uint8Array.from(bytes);
+    if (!littleEndian) for (let i = 0; i < c.length; i += width) c.subarray(i, i + width).reverse();
+    bytes = c;
+  }
+  if (dtype === 'float32') return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+  if (dtype === 'int32') return new Int32Array(bytes.buffer, bytes.byteOffset, n);
+  const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+  const words = Uint32Array.from(halves, (h) => h << 16);
+  return new Float32Array(words.buffer);
 }
 
 function checkDict(fn: string, dict: unknown): [string, Tensor][] {
@@ -59,8 +86,8 @@ export function encodeSafetensors(dict: Record<string, Tensor>, metadata?: Metad
   const datas: Uint8Array[] = [];
   let off = 0;
   for (const [k, t] of entries) {
-    const bytes = leBytes(t.toArray());
-    header[k] = { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: [...t.shape], data_offsets: [off, off + bytes.byteLength] };
+    const bytes = leBytes(storedValues(t));
+    header[k] = { dtype: CODES[t.dtype], shape: [...t.shape], data_offsets: [off, off + bytes.byteLength] };
     off += bytes.byteLength;
     datas.push(bytes);
   }
@@ -82,7 +109,7 @@ export function saveSafetensors(file: string, dict: Record<string, Tensor>, meta
 
 interface Entry {
   name: string;
-  dtype: 'float32' | 'int32';
+  dtype: DType;
   shape: number[];
   begin: number;
   end: number;
@@ -122,7 +149,7 @@ function parseHeader(buf: Uint8Array, where: string): { entries: Entry[]; metada
     if (e === null || typeof e !== 'object') throw bad(`tensor '${name}': entry is not an object`);
     if (typeof e.dtype !== 'string') throw bad(`tensor '${name}': missing dtype`);
     const dtype = DTYPES[e.dtype];
-    if (!dtype) throw bad(`tensor '${name}' has dtype ${e.dtype}: ${OTHER.includes(e.dtype) ? 'cudagrad reads only F32 and I32' : 'unknown dtype'}`);
+    if (!dtype) throw bad(`tensor '${name}' has dtype ${e.dtype}: ${OTHER.includes(e.dtype) ? 'cudagrad reads only F32, I32 and BF16' : 'unknown dtype'}`);
     if (!Array.isArray(e.shape) || !e.shape.every(isUint)) throw bad(`tensor '${name}': shape ${JSON.stringify(e.shape)} is not a list of sizes`);
     const shape = e.shape as number[];
     const off = e.data_offsets;
@@ -130,8 +157,9 @@ function parseHeader(buf: Uint8Array, where: string): { entries: Entry[]; metada
       throw bad(`tensor '${name}': data_offsets ${JSON.stringify(off)} is not [begin, end] with 0 <= begin <= end`);
     const [begin, end] = off as number[];
     const numel = shape.reduce((a, b) => a * b, 1);
-    if (!Number.isSafeInteger(numel * 4) || end - begin !== numel * 4)
-      throw bad(`tensor '${name}': shape [${shape.join(', ')}] as ${e.dtype} is ${numel * 4} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    const bytes = numel * WIDTH[dtype];
+    if (!Number.isSafeInteger(bytes) || end - begin !== bytes)
+      throw bad(`tensor '${name}': shape [${shape.join(', ')}] as ${e.dtype} is ${bytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
     if (end > dataLen) throw bad(`truncated: tensor '${name}' ends at byte ${end} of the data but the data is only ${dataLen} bytes`);
     entries.push({ name, dtype, shape, begin, end });
   }
@@ -155,12 +183,8 @@ export function decodeSafetensors(buf: Uint8Array, where: string, opts: LoadOpti
   const tensors: Record<string, Tensor> = {};
   try {
     for (const e of entries) {
-      const at = buf.byteOffset + dataStart + e.begin;
-      const n = (e.end - e.begin) / 4;
-      let bytes: Uint8Array = new Uint8Array(buf.buffer, at, e.end - e.begin);
-      if (at % 4 !== 0 || !littleEndian) bytes = leBytes(new Int32Array(Uint8Array.from(bytes).buffer)); // aligned (and swapped) copy
-      const view = e.dtype === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Int32Array(bytes.buffer, bytes.byteOffset, n);
-      tensors[e.name] = tensor(view, { shape: e.shape, dtype: e.dtype, device: opts.device });
+      const bytes = new Uint8Array(buf.buffer, buf.byteOffset + dataStart + e.begin, e.end - e.begin);
+      tensors[e.name] = tensor(hostValues(bytes, e.dtype), { shape: e.shape, dtype: e.dtype, device: opts.device });
     }
   } catch (err) {
     Object.values(tensors).forEach((t) => t.dispose());
@@ -177,7 +201,7 @@ export function readSafetensors(file: string, opts: LoadOptions = {}): { tensors
   return decodeSafetensors(fs.readFileSync(file), `${fn}: ${file}`, o);
 }
 
-/** name -> Tensor from a safetensors file (F32 -> float32, I32 -> int32). */
+/** name -> Tensor from a safetensors file (F32 -> float32, I32 -> int32, BF16 -> bfloat16). */
 export function loadSafetensors(file: string, opts: LoadOptions = {}): Record<string, Tensor> {
   return readSafetensors(file, opts).tensors;
 }

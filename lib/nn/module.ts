@@ -7,6 +7,7 @@
 import { noGrad } from '../autograd';
 import { Device, parseDevice } from '../device';
 import { checkOptions, describe, rangeError, shapeStr, typeError } from '../errors';
+import { cast } from '../ops/cast';
 import { keep } from '../scope';
 import { Tensor } from '../tensor';
 import { copyInto } from './copy';
@@ -100,7 +101,7 @@ export abstract class Module {
 
   /**
    * Copies the dict's values into the parameters in place (shapes must match;
-   * values move to the parameter's device). strict (default): missing or
+   * values move to the parameter's device; bfloat16 values widen to float32). strict (default): missing or
    * unexpected keys are an error; otherwise they are returned.
    */
   loadStateDict(dict: Record<string, Tensor>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
@@ -121,11 +122,18 @@ export abstract class Module {
       const v = dict[k];
       if (v === undefined) continue;
       if (!(v instanceof Tensor)) throw typeError(fn, `dict['${k}'] must be a Tensor, got ${describe(v)}`);
-      if (shapeStr(v.shape) !== shapeStr(p.shape) || v.dtype !== p.dtype)
+      if (shapeStr(v.shape) !== shapeStr(p.shape) || !(v.dtype === p.dtype || v.dtype === 'bfloat16'))
         throw rangeError(fn, `dict['${k}'] has ${v.describe()} but the parameter has ${p.describe()}`);
     }
     noGrad(() => {
-      for (const [k, p] of own) if (dict[k] !== undefined) copyInto(p, dict[k]);
+      for (const [k, p] of own) {
+        const v = dict[k];
+        if (v === undefined) continue;
+        // bfloat16 values (a bf16 checkpoint) widen exactly, as torch's load_state_dict converts.
+        const src = v.dtype === p.dtype ? v : cast(v, p.dtype);
+        copyInto(p, src);
+        if (src !== v) src.dispose();
+      }
     });
     return { missingKeys, unexpectedKeys };
   }

@@ -6,6 +6,7 @@ import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { geluKind } from './activation-names';
 import type { Activation, GeluOptions } from './activation-names';
+import { anyBf16, viaFloat32 } from './cast';
 
 export type { Activation, GeluOptions } from './activation-names';
 
@@ -16,6 +17,7 @@ const nat = ops<{
 
 /** The activation `kind` applied to x (recorded for autograd). */
 export function activation(kind: Activation, x: Tensor): Tensor {
+  if (anyBf16([x])) return viaFloat32([x] as const, (x2) => activation(kind, x2));
   const out = wrap(nat.activation(kind, arg(`cudagrad.${kind}`, x, 'x')));
   return record(kind, out, [x], ([g]) => [g && activationBackward(kind, g, x)]);
 }

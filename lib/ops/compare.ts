@@ -8,6 +8,7 @@ import { describe, typeError } from '../errors';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, ops, wrap } from './util';
+import { anyBf16, viaFloat32 } from './cast';
 
 export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 
@@ -17,6 +18,7 @@ const nat = ops<{
 }>();
 
 function compare(op: CompareOp, a: Tensor, b: Tensor | number): Tensor {
+  if (anyBf16([a, b])) return viaFloat32([a, b] as const, (a2, b2) => compare(op, a2, b2), { narrow: false });
   const fn = `cudagrad.${op}`;
   const ha = arg(fn, a, 'a');
   if (typeof b === 'number') return wrap(nat.compareScalar(op, ha, b));

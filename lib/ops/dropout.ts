@@ -11,6 +11,7 @@ import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, num, ops, wrap } from './util';
+import { anyBf16, viaFloat32 } from './cast';
 
 export interface DropoutOptions {
   /** Apply dropout (default true); false returns a copy. */
@@ -55,6 +56,7 @@ export function dropoutForward(x: Tensor, p = 0.5, opts: DropoutOptions = {}): D
 
 /** Zeroes each element with probability p and scales the rest by 1 / (1 - p). */
 export function dropout(x: Tensor, p = 0.5, opts: DropoutOptions = {}): Tensor {
+  if (anyBf16([x])) return viaFloat32([x] as const, (x2) => dropout(x2, p, opts));
   const r = dropoutForward(x, p, opts);
   // Not training: the identity, whose gradient dropoutBackward gives with p = 0.
   const pb = opts.training === false ? 0 : p;

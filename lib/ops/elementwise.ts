@@ -6,6 +6,7 @@ import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, ops, wrap } from './util';
+import { anyBf16, viaFloat32 } from './cast';
 
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow';
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt';
@@ -35,6 +36,7 @@ function checkOperand(fn: string, b: unknown, name: string): void {
 }
 
 function binary(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
+  if (anyBf16([a, b])) return viaFloat32([a, b] as const, (a2, b2) => binary(op, a2, b2));
   const fn = `cudagrad.${op}`;
   const ha = arg(fn, a, 'a');
   checkOperand(fn, b, second(op));
@@ -72,6 +74,7 @@ export function binaryBackward(op: BinaryOp, dout: Tensor, a: Tensor, b: Tensor 
 }
 
 function unary(op: UnaryOp, x: Tensor): Tensor {
+  if (anyBf16([x])) return viaFloat32([x] as const, (x2) => unary(op, x2));
   const out = wrap(nat.unary(op, arg(`cudagrad.${op}`, x, 'x')));
   // exp and sqrt reuse their output in backward.
   return record(op, out, [x], ([g]) => [g && unaryBackward(op, g, x, op === 'exp' || op === 'sqrt' ? out : undefined)]);
@@ -103,6 +106,7 @@ function bounds(fn: string, opts: unknown): [number | null, number | null] {
 
 /** min(max(x, min), max); one bound may be omitted. NaN stays NaN. */
 export function clamp(x: Tensor, opts: ClampOptions): Tensor {
+  if (anyBf16([x])) return viaFloat32([x] as const, (x2) => clamp(x2, opts));
   const fn = 'cudagrad.clamp';
   const h = arg(fn, x, 'x');
   const out = wrap(nat.clamp(h, ...bounds(fn, opts)));

@@ -6,6 +6,7 @@ import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, int, ops, wrap } from './util';
+import { anyBf16, viaFloat32 } from './cast';
 
 type H = NativeHandle;
 const nat = ops<{
@@ -15,6 +16,7 @@ const nat = ops<{
 
 /** Rows of `weight` (V, C) picked by the int32 indices `idx`. */
 export function embedding(idx: Tensor, weight: Tensor): Tensor {
+  if (anyBf16([weight])) return viaFloat32([weight] as const, (w2) => embedding(idx, w2));
   const fn = 'cudagrad.embedding';
   const out = wrap(nat.embedding(arg(fn, idx, 'idx'), arg(fn, weight, 'weight')));
   const V = weight.shape[0];

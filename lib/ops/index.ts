@@ -13,3 +13,4 @@ export * from './embedding';
 export * from './dropout';
 export * from './optim';
 export * from './view';
+export * from './cast';

@@ -6,6 +6,7 @@ import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, num, ops, wrap } from './util';
+import { anyBf16, viaFloat32 } from './cast';
 
 export interface LayerNormForward {
   out: Tensor;
@@ -42,6 +43,7 @@ export function layerNormForward(x: Tensor, weight: Tensor | null = null, bias: 
 
 /** LayerNorm over the last axis of `x` (..., C); weight, bias (C) or null. */
 export function layerNorm(x: Tensor, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  if (anyBf16([x, weight, bias])) return viaFloat32([x, weight, bias] as const, (x2, w2, b2) => layerNorm(x2, w2, b2, eps));
   const { out, mean, rstd } = layerNormForward(x, weight, bias, eps);
   const recorded = record('layerNorm', out, [x, weight, bias], ([g]) => {
     if (!g) return [];

@@ -10,6 +10,7 @@ import { isUnitSeed, record, willRecord } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, int, num, ops, wrap } from './util';
+import { anyBf16, viaFloat32 } from './cast';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -38,6 +39,7 @@ function parse(fn: string, opts: unknown): { ignoreIndex: number; reduction: Red
 
 /** -log softmax(logits)[target] per row, reduced (default: mean over non-ignored rows). */
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  if (anyBf16([logits])) return viaFloat32([logits] as const, (l2) => crossEntropy(l2, targets, opts));
   const fn = 'cudagrad.crossEntropy';
   const p = parse(fn, opts);
   const lh = arg(fn, logits, 'logits');

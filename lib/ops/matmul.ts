@@ -14,6 +14,7 @@ import type { Activation } from './activation';
 import { ACTIVATION_LIST, ACTIVATIONS } from './activation-names';
 import { sum } from './reduce';
 import { arg, int, num, ops, wrap } from './util';
+import { anyBf16, viaFloat32 } from './cast';
 
 const nat = ops<{
   matmul(a: NativeHandle, b: NativeHandle): NativeHandle;
@@ -30,6 +31,7 @@ const nat = ops<{
  * (2, 1, 3, 4) @ (5, 4, 6) -> (2, 5, 3, 6). Broadcast operands are not copied.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (anyBf16([a, b])) return viaFloat32([a, b] as const, (a2, b2) => matmul(a2, b2));
   const fn = 'cudagrad.matmul';
   const out = wrap(nat.matmul(arg(fn, a, 'a'), arg(fn, b, 'b')));
   return record('matmul', out, [a, b], ([g]) => {
@@ -56,6 +58,7 @@ export interface LinearOptions {
  * or null; y (..., out). Bias and activation run in the GEMM epilogue.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: LinearOptions = {}): Tensor {
+  if (anyBf16([x, weight, bias])) return viaFloat32([x, weight, bias] as const, (x2, w2, b2) => linear(x2, w2, b2, opts));
   const fn = 'cudagrad.linear';
   const o = checkOptions(fn, opts, ['activation']);
   const act = o.activation ?? null;

@@ -6,6 +6,7 @@ import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, int, ops, wrap } from './util';
+import { anyBf16, viaFloat32 } from './cast';
 
 export type ReduceOp = 'sum' | 'mean' | 'max';
 
@@ -27,6 +28,7 @@ function args(fn: string, axis: unknown, opts: unknown): [number | null, boolean
 }
 
 function reduce(op: ReduceOp, x: Tensor, axis?: number | null, opts?: ReduceOptions): Tensor {
+  if (anyBf16([x])) return viaFloat32([x] as const, (x2) => reduce(op, x2, axis, opts));
   const fn = `cudagrad.${op}`;
   const h = arg(fn, x, 'x');
   const out = wrap(nat.reduce(op, h, ...args(fn, axis, opts)));
@@ -42,6 +44,7 @@ export const max = (x: Tensor, axis?: number | null, opts?: ReduceOptions): Tens
 
 /** int32 index of the first maximum over `axis` (a flat index when omitted); NaN counts as the maximum. */
 export function argmax(x: Tensor, axis?: number | null, opts?: ReduceOptions): Tensor {
+  if (anyBf16([x])) return viaFloat32([x] as const, (x2) => argmax(x2, axis, opts));
   const fn = 'cudagrad.argmax';
   const h = arg(fn, x, 'x');
   return wrap(nat.argmax(h, ...args(fn, axis, opts)));

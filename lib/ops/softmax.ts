@@ -9,6 +9,7 @@ import { record } from '../autograd';
 import type { NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { arg, int, ops, wrap } from './util';
+import { anyBf16, viaFloat32 } from './cast';
 
 export interface SoftmaxOptions {
   /** Causal mask over the last two dims (Tq, Tk); needs the last axis. */
@@ -34,6 +35,7 @@ function parse(fn: string, axis: unknown, opts: unknown): { axis: number; causal
 
 /** exp(x) / sum(exp(x)) over `axis` (default -1), stable (max subtracted). */
 export function softmax(x: Tensor, axis?: number | SoftmaxOptions, opts?: SoftmaxOptions): Tensor {
+  if (anyBf16([x])) return viaFloat32([x] as const, (x2) => softmax(x2, axis, opts));
   const fn = 'cudagrad.softmax';
   const p = parse(fn, axis, opts);
   const out = wrap(nat.softmax(arg(fn, x, 'x'), p.axis, p.causal, false));
@@ -42,6 +44,7 @@ export function softmax(x: Tensor, axis?: number | SoftmaxOptions, opts?: Softma
 
 /** x - log(sum(exp(x))) over `axis` (default -1). */
 export function logSoftmax(x: Tensor, axis?: number | SoftmaxOptions, opts?: SoftmaxOptions): Tensor {
+  if (anyBf16([x])) return viaFloat32([x] as const, (x2) => logSoftmax(x2, axis, opts));
   const fn = 'cudagrad.logSoftmax';
   const p = parse(fn, axis, opts);
   const out = wrap(nat.softmax(arg(fn, x, 'x'), p.axis, p.causal, true));

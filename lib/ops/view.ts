@@ -1,10 +1,11 @@
 // Copies and views under autograd: clone (a copy in new storage), and the
-// gradient rules of Tensor.reshape and Tensor.to, installed over the plain
+// gradient rules of Tensor.reshape and Tensor.to (to(dtype) is
+// cudagrad.cast, lib/ops/cast.ts), installed over the plain
 // versions of lib/tensor.ts (which cannot import autograd: it loads first).
 import { record } from '../autograd';
 import type { Device } from '../device';
 import type { NativeHandle } from '../native';
-import { Tensor } from '../tensor';
+import { DType, DTYPES, Tensor } from '../tensor';
 import { arg, ops, wrap } from './util';
 
 const nat = ops<{ clone(x: NativeHandle): NativeHandle }>();
@@ -24,8 +25,9 @@ Tensor.prototype.reshape = function (this: Tensor, ...shape: (number | readonly 
   return record('reshape', out, [this], ([g]) => [g && g.reshape(inShape)]);
 };
 
-Tensor.prototype.to = function (this: Tensor, device: Device) {
-  const out = plainTo.call(this, device);
+Tensor.prototype.to = function (this: Tensor, target: Device | DType) {
+  if (DTYPES.includes(target as DType)) return this.cast(target as DType);
+  const out = plainTo.call(this, target);
   const from = this.device;
   return record('to', out, [this], ([g]) => [g && plainTo.call(g, from)]);
 };
