@@ -4,22 +4,17 @@
 // slices at the ends, misaligned starts of 2-byte rows (the CUDA uint4 paths
 // must step aside), -0, infinities and NaN; the backward ops keep bfloat16
 // (slice: exact copy; gather: float32 sums rounded once); errors name the op,
-// the dtype and the shape.
+// the dtype and the shape. Through autograd, the gradient of a bfloat16 leaf
+// is the float32 gradient rounded once (test/oracle.ts bf16Round).
 import t from 'tap';
 import type { Test } from 'tap';
 
 import * as cg from '../lib/index';
-import { native } from '../lib/native';
 import { concatBackward, gatherBackward, permuteBackward, sliceBackward } from '../lib/ops/shape';
-import { arg, wrap } from '../lib/ops/util';
-import { assertClose, testDevices, uniform } from './oracle';
+import { assertClose, bf16Round, testDevices, uniform } from './oracle';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-/** x converted to `dtype` (the raw addon cast: no autograd). */
-function castTo(x: cg.Tensor, dtype: 'float32' | 'bfloat16'): cg.Tensor {
-  return wrap((native as unknown as { cast(h: unknown, d: string): never }).cast(arg('test', x, 'x'), dtype));
-}
+const castTo = (x: cg.Tensor, dtype: cg.DType) => cg.cast(x, dtype);
 
 // Values that are not all ordinary: -0, +-inf, NaN, a float32 subnormal.
 function values(n: number, seed: number): Float32Array {
@@ -37,15 +32,20 @@ function pair(shape: number[], seed: number, device: cg.Device): [cg.Tensor, cg.
 
 const bits = (a: Float32Array | Int32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
-/** got (bfloat16) has want's (float32) shape and device and, read back, the same bits. */
-function sameBits(t: Test, got: cg.Tensor, want: cg.Tensor, label: string): void {
-  t.same([got.dtype, got.shape, got.device], ['bfloat16', want.shape, want.device], `${label}: dtype, shape, device`);
-  const g = bits(got.toArray());
-  const w = bits(want.toArray());
+/** The float32 bit patterns of got and want are equal. */
+function sameArrayBits(t: Test, got: Float32Array | Int32Array, want: Float32Array | Int32Array, label: string): void {
+  const g = bits(got);
+  const w = bits(want);
   let bad = g.length === w.length ? -1 : 0;
   for (let i = 0; bad < 0 && i < g.length; i++) if (g[i] !== w[i]) bad = i;
   if (bad < 0) t.pass(`${label}: ${g.length} elements bit-exact`);
   else t.fail(`${label}: element ${bad} is 0x${g[bad]?.toString(16)}, want 0x${w[bad]?.toString(16)} (lengths ${g.length}, ${w.length})`);
+}
+
+/** got (bfloat16) has want's (float32) shape and device and, read back, the same bits. */
+function sameBits(t: Test, got: cg.Tensor, want: cg.Tensor, label: string): void {
+  t.same([got.dtype, got.shape, got.device], ['bfloat16', want.shape, want.device], `${label}: dtype, shape, device`);
+  sameArrayBits(t, got.toArray(), want.toArray(), label);
 }
 
 function permutations(n: number): number[][] {
@@ -71,9 +71,9 @@ t.test('permute / transpose of bfloat16: every permutation, odd and aligned size
     const [xb, xf] = pair([129, 257], 20, device);
     sameBits(t, cg.transpose(xb, 0, 1), cg.transpose(xf, 0, 1), `${device} [129, 257] transpose (threads)`);
     sameBits(t, xb.transpose(-1, 0), xf.transpose(-1, 0), `${device} Tensor.transpose`);
-    for (const shape of [[0, 3], [3, 0, 2]]) {
+    for (const [shape, dims] of [[[0, 3], [1, 0]], [[3, 0, 2], [2, 0, 1]]]) {
       const [eb, ef] = pair(shape, 1, device);
-      sameBits(t, cg.permute(eb, [1, 0, 2].slice(0, shape.length).reverse()), cg.permute(ef, [1, 0, 2].slice(0, shape.length).reverse()), `${device} empty ${JSON.stringify(shape)}`);
+      sameBits(t, cg.permute(eb, dims), cg.permute(ef, dims), `${device} empty ${JSON.stringify(shape)} by ${JSON.stringify(dims)}`);
     }
   }
 });
@@ -161,7 +161,8 @@ t.test('gather of bfloat16 and its backward: float32 sums of bfloat16 dout, roun
       const df = castTo(db, 'float32');
       const g = gatherBackward(db, index, axis, xshape);
       // by definition: the float32 scatter-add of the exact float32 dout, rounded to bfloat16 once
-      sameBits(t, g, castTo(castTo(gatherBackward(df, index, axis, xshape), 'bfloat16'), 'float32'), `backward ${label}`);
+      t.equal(g.dtype, 'bfloat16', `backward ${label} is bfloat16`);
+      sameArrayBits(t, g.toArray(), Float32Array.from(gatherBackward(df, index, axis, xshape).toArray(), bf16Round), `backward ${label}`);
       // and against float64 sums: one bfloat16 rounding (relative 2^-8) plus float32 sums (tiny)
       assertClose(t, g.toArray(), gatherGrad64(df.toArray(), iv, ishape, xshape, axis), 1e-6, 2 ** -8, `backward ${label} vs float64`);
     }
@@ -199,4 +200,60 @@ t.test('bfloat16 errors name the op, the dtype and the shape', async (t) => {
     message: 'cudagrad.gather backward: dout must be float32 or bfloat16, got int32 tensor of shape [2, 3]',
   });
   t.throws(() => cg.permute(xb, [0, 0]), { name: 'RangeError', message: 'cudagrad.permute: dims [0, 0] are not a permutation of the 2 dims of shape [2, 3]' });
+});
+
+type Op = (x: cg.Tensor) => cg.Tensor;
+
+t.test('autograd through the shape ops: a bfloat16 leaf gets the float32 gradient rounded once', async (t) => {
+  const shape = [3, 7, 5];
+  // (3, 9, last) indices into an axis of 7, with repeats
+  const index = (device: cg.Device, last = 5) => cg.tensor(Int32Array.from(uniform(27 * last, 5, 0, 6.999), Math.floor), { shape: [3, 9, last], device });
+  const cases: [string, (device: cg.Device) => Op][] = [
+    ['transpose', () => (x) => cg.transpose(x, 0, 2)],
+    ['permute', () => (x) => x.permute(1, 2, 0)],
+    ['slice (odd start, to the end)', () => (x) => cg.slice(x, 1, 3)],
+    ['slice of the last element', () => (x) => x.slice(2, -1)],
+    ['concat with itself (two uses, summed in float32)', () => (x) => cg.concat([x, x.slice(1, 2, 5)], 1)],
+    ['split, one piece used (the others get bfloat16 zeros)', () => (x) => cg.split(x, [2, 1, 4], 1)[1]],
+    ['split, two pieces used', () => (x) => cg.concat(cg.split(x, [2, 1, 4], 1).filter((_, k) => k !== 1), 1)],
+    ['gather with repeated indices', (device) => (x) => cg.gather(x, 1, index(device))],
+    ['a chain: permute, slice, gather, transpose', (device) => (x) => cg.gather(x.permute(2, 0, 1).slice(0, 1, 4).permute(1, 2, 0), 1, index(device, 3)).transpose(0, 1)],
+    ['clone and reshape', () => (x) => x.clone().reshape(7, 15)],
+  ];
+  for (const device of testDevices()) {
+    cases.forEach(([name, make], k) => {
+      const f = make(device);
+      const v = Float32Array.from(uniform(size(shape), 200 + k, -2, 2), bf16Round);
+      const x16 = cg.tensor(v, { shape, dtype: 'bfloat16', device, requiresGrad: true });
+      const x32 = cg.tensor(v, { shape, device, requiresGrad: true });
+      const y16 = f(x16);
+      const y32 = f(x32);
+      sameBits(t, y16, y32, `${device} ${name}: forward`);
+      const w = Float32Array.from(uniform(y32.size, 300 + k, -1, 1), bf16Round);
+      y16.backward(cg.tensor(w, { shape: [...y16.shape], dtype: 'bfloat16', device }));
+      y32.backward(cg.tensor(w, { shape: [...y32.shape], device }));
+      t.equal(x16.grad?.dtype, 'bfloat16', `${device} ${name}: the gradient is bfloat16`);
+      sameArrayBits(t, x16.grad!.toArray(), Float32Array.from(x32.grad!.toArray(), bf16Round), `${device} ${name}: gradient`);
+    });
+  }
+});
+
+t.test('shape ops inside a bfloat16 model step: bf16 gradients meet bf16 pieces', async (t) => {
+  // An attention-like reshuffle: (B, T, C) -> split heads -> (B, H, T, D) -> back, then a float32 loss.
+  for (const device of testDevices()) {
+    const [B, T, H, D] = [2, 3, 2, 5];
+    const v = Float32Array.from(uniform(B * T * H * D, 9, -1, 1), bf16Round);
+    const run = (dtype: cg.DType) => {
+      const x = cg.tensor(v, { shape: [B, T, H * D], dtype, device, requiresGrad: true });
+      const heads = x.reshape(B, T, H, D).permute(0, 2, 1, 3); // (B, H, T, D)
+      const [q, k] = cg.split(heads, [1, 1], 1); // (B, 1, T, D) each
+      const back = cg.concat([k, q], 1).permute(0, 2, 1, 3).reshape(B, T, H * D); // heads swapped
+      cg.sum(cg.mul(back.cast('float32'), cg.arange(B * T * H * D, { dtype: 'float32', device }).reshape(B, T, H * D))).backward();
+      return x;
+    };
+    const x16 = run('bfloat16');
+    const x32 = run('float32');
+    t.equal(x16.grad?.dtype, 'bfloat16', `${device} gradient dtype`);
+    sameArrayBits(t, x16.grad!.toArray(), Float32Array.from(x32.grad!.toArray(), bf16Round), `${device} gradient`);
+  }
 });
