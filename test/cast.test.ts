@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import t from 'tap';
 
 import * as cg from '../lib/index';
-import { bf16Round, f32BitsOf, fromF32Bits, testDevices, uniform } from './oracle';
+import { bf16Round, f32BitsOf, forEachSimd, fromF32Bits, testDevices, uniform } from './oracle';
 
 // Float32 values covering the rounding cases: random bit patterns (no NaN),
 // exact ties with odd and even last kept bits, the overflow boundary, denormals, zeros.
@@ -38,31 +38,34 @@ function firstDiff(got: ArrayLike<number>, want: ArrayLike<number>): string {
 }
 
 for (const device of testDevices()) {
-  t.test(`float32 -> bfloat16 rounds to nearest even (${device})`, (t) => {
+  t.test(`float32 -> bfloat16 rounds to nearest even (${device})`, async (t) => {
     const x = roundingCases();
-    const b = cg.tensor(x, { device }).cast('bfloat16');
-    t.equal(b.dtype, 'bfloat16');
-    t.equal(b.device, device);
-    t.equal(firstDiff(b.toArray(), Array.from(x, bf16Round)), '', `${x.length} values`);
+    // The CPU's float32 <-> bf16 loops exist per SIMD level (native/cpu/cast.inc).
+    await forEachSimd(t, (t, level) => {
+      const b = cg.tensor(x, { device }).cast('bfloat16');
+      t.equal(b.dtype, 'bfloat16');
+      t.equal(b.device, device);
+      t.equal(firstDiff(b.toArray(), Array.from(x, bf16Round)), '', `${x.length} values (${level})`);
+    });
     // The creation path rounds the same way.
     t.equal(firstDiff(cg.tensor(x, { dtype: 'bfloat16', device }).toArray(), Array.from(x, bf16Round)), '', 'tensor(..., {dtype})');
     const nan = cg.tensor(Float32Array.from([NaN, fromF32Bits(0x7f800001), fromF32Bits(0xffc00001)]), { device }).cast('bfloat16');
     t.ok(Array.from(nan.toArray()).every(Number.isNaN), 'NaN (signalling ones too) stays NaN');
-    t.end();
   });
 
-  t.test(`every bfloat16 pattern widens to float32 exactly (${device})`, (t) => {
+  t.test(`every bfloat16 pattern widens to float32 exactly (${device})`, async (t) => {
     const vals = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) vals[h] = fromF32Bits(h << 16);
-    const b = cg.tensor(vals, { dtype: 'bfloat16', device, shape: [256, 256] });
-    const back = b.cast('float32').toArray();
-    let bad = -1;
-    for (let h = 0; h < 65536 && bad < 0; h++) {
-      const isNaN = (h & 0x7fff) > 0x7f80;
-      if (isNaN ? !Number.isNaN(back[h]) : f32BitsOf(back[h]) !== (h << 16) >>> 0) bad = h;
-    }
-    t.equal(bad, -1, 'bf16 -> float32 -> bits are the pattern (NaNs stay NaN)');
-    t.end();
+    await forEachSimd(t, (t, level) => {
+      const b = cg.tensor(vals, { dtype: 'bfloat16', device, shape: [256, 256] });
+      const back = b.cast('float32').toArray();
+      let bad = -1;
+      for (let h = 0; h < 65536 && bad < 0; h++) {
+        const isNaN = (h & 0x7fff) > 0x7f80;
+        if (isNaN ? !Number.isNaN(back[h]) : f32BitsOf(back[h]) !== (h << 16) >>> 0) bad = h;
+      }
+      t.equal(bad, -1, `bf16 -> float32 -> bits are the pattern (NaNs stay NaN) (${level})`);
+    });
   });
 
   t.test(`int32 conversions (${device})`, (t) => {

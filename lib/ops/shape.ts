@@ -1,7 +1,9 @@
-// Shape ops with contiguous outputs (float32 or int32): transpose, permute,
-// slice (Python slicing along one axis), concat, split, gather (torch.gather);
-// and their gradients: permute -> inverse permute, slice -> zeros with dout
-// placed back, concat -> split, gather -> scatter-add into zeros.
+// Shape ops with contiguous outputs (float32, int32 or bfloat16; exact copies):
+// transpose, permute, slice (Python slicing along one axis), concat, split,
+// gather (torch.gather); and their gradients, of the gradient's dtype (float32
+// or bfloat16): permute -> inverse permute, slice -> zeros with dout placed
+// back, concat -> split, gather -> scatter-add into zeros (bfloat16 summed in
+// float32, rounded once).
 import { zeros } from '../creation';
 import { describe, typeError } from '../errors';
 import { record } from '../autograd';
@@ -91,8 +93,11 @@ export function split(x: Tensor, sizes: readonly number[], axis = 0): Tensor[] {
   const fn = 'cudagrad.split';
   const h = arg(fn, x, 'x');
   const outs = nat.split(h, ints(fn, sizes, 'sizes'), int(fn, axis, 'axis')).map(wrap);
-  // Pieces that got no gradient contribute zeros.
-  return record('split', outs, [x], (gs) => [concat(gs.map((g, i) => g ?? zeros(outs[i].shape, { device: x.device })), axis)]);
+  // Pieces that got no gradient contribute zeros, of the other pieces' gradient dtype.
+  return record('split', outs, [x], (gs) => {
+    const dtype = gs.find((g) => g)?.dtype ?? x.dtype;
+    return [concat(gs.map((g, i) => g ?? zeros(outs[i].shape, { device: x.device, dtype })), axis)];
+  });
 }
 
 /** dL/d(inputs) of concat(inputs, axis): dout split into pieces of the inputs' sizes along axis. */

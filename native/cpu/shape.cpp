@@ -1,4 +1,5 @@
-// CPU shape ops (ops/shape.h): copies of 32-bit words split over the pool.
+// CPU shape ops (ops/shape.h): copies of raw elements (T = uint32_t for
+// float32/int32, uint16_t for bfloat16) split over the pool.
 // permute: when the output's last dim is the input's contiguous one, rows are
 // memcpy'd; otherwise 2-D tiles of the plane (output dim p holding the input's
 // contiguous dim, output's last dim) are transposed through L1. slice/concat:
@@ -20,7 +21,8 @@ namespace {
 constexpr int64_t kGrain = 1 << 14;
 constexpr int64_t kTile = 32;
 
-void copy_words(uint32_t* dst, const uint32_t* src, int64_t n) { std::memcpy(dst, src, static_cast<size_t>(n) * 4); }
+template <typename T>
+void copy_elems(T* dst, const T* src, int64_t n) { std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(T)); }
 
 int64_t numel(const int64_t* shape, int nd) {
   int64_t n = 1;
@@ -30,12 +32,13 @@ int64_t numel(const int64_t* shape, int nd) {
 
 }  // namespace
 
-void permute_forward(uint32_t* out, const uint32_t* inp, const Strided& s) {
+template <typename T>
+void permute_forward(T* out, const T* inp, const Strided& s) {
   const int nd = s.ndim, last = nd - 1;
   const int64_t n = numel(s.shape, nd), cols = s.shape[last], sj = s.stride[last];
   if (n == 0) return;
   if (nd == 1 && sj == 1) {  // the identity after merging: one flat copy
-    parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) { copy_words(out + lo, inp + lo, hi - lo); });
+    parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) { copy_elems(out + lo, inp + lo, hi - lo); });
     return;
   }
   int p = -1;
@@ -54,9 +57,9 @@ void permute_forward(uint32_t* out, const uint32_t* inp, const Strided& s) {
         off += idx[d] * s.stride[d];
       }
       for (int64_t row = lo; row < hi; ++row) {
-        const uint32_t* src = inp + off;
-        uint32_t* dst = out + row * cols;
-        if (sj == 1) copy_words(dst, src, cols);
+        const T* src = inp + off;
+        T* dst = out + row * cols;
+        if (sj == 1) copy_elems(dst, src, cols);
         else
           for (int64_t j = 0; j < cols; ++j) dst[j] = src[j * sj];
         for (int d = last - 1; d >= 0; --d) {
@@ -101,27 +104,29 @@ void permute_forward(uint32_t* out, const uint32_t* inp, const Strided& s) {
       }
       int64_t i1 = std::min(rows, i0 + kTile), j1 = std::min(cols, j0 + kTile);
       for (int64_t i = i0; i < i1; ++i) {
-        uint32_t* dst = out + ooff + i * ostride_p;
-        const uint32_t* src = inp + ioff + i;
+        T* dst = out + ooff + i * ostride_p;
+        const T* src = inp + ioff + i;
         for (int64_t j = j0; j < j1; ++j) dst[j] = src[j * sj];
       }
     }
   });
 }
 
-void slice_forward(uint32_t* out, const uint32_t* inp, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count) {
+template <typename T>
+void slice_forward(T* out, const T* inp, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count) {
   const int64_t seg = count * inner;
   if (outer * seg == 0) return;
   parallel_for(outer * seg, kGrain, [&](int64_t lo, int64_t hi) {
     for (int64_t pos = lo; pos < hi;) {
       int64_t o = pos / seg, q = pos % seg, k = std::min(seg - q, hi - pos);
-      copy_words(out + pos, inp + (o * len + start) * inner + q, k);
+      copy_elems(out + pos, inp + (o * len + start) * inner + q, k);
       pos += k;
     }
   });
 }
 
-void slice_backward(float* dinp, const float* dout, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count) {
+template <typename T>
+void slice_backward(T* dinp, const T* dout, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count) {
   const int64_t row = len * inner, a = start * inner, b = (start + count) * inner;
   if (outer * row == 0) return;
   parallel_for(outer * row, kGrain, [&](int64_t lo, int64_t hi) {
@@ -129,14 +134,15 @@ void slice_backward(float* dinp, const float* dout, int64_t outer, int64_t len, 
       int64_t o = pos / row, q = pos % row;
       int64_t end = q < a ? a : q < b ? b : row;
       int64_t k = std::min(end - q, hi - pos);
-      if (q >= a && q < b) std::memcpy(dinp + pos, dout + o * (b - a) + (q - a), static_cast<size_t>(k) * 4);
-      else std::memset(dinp + pos, 0, static_cast<size_t>(k) * 4);
+      if (q >= a && q < b) copy_elems(dinp + pos, dout + o * (b - a) + (q - a), k);
+      else std::memset(dinp + pos, 0, static_cast<size_t>(k) * sizeof(T));
       pos += k;
     }
   });
 }
 
-void concat_forward(uint32_t* out, const uint32_t* const* inps, const int64_t* lens, int64_t n, int64_t outer, int64_t inner) {
+template <typename T>
+void concat_forward(T* out, const T* const* inps, const int64_t* lens, int64_t n, int64_t outer, int64_t inner) {
   std::vector<int64_t> cum(static_cast<size_t>(n) + 1, 0);  // element offsets of each input within an out row
   for (int64_t k = 0; k < n; ++k) cum[k + 1] = cum[k] + lens[k] * inner;
   const int64_t row = cum[n];
@@ -146,7 +152,7 @@ void concat_forward(uint32_t* out, const uint32_t* const* inps, const int64_t* l
       int64_t o = pos / row, q = pos % row;
       int64_t k = std::upper_bound(cum.begin(), cum.end(), q) - cum.begin() - 1;  // cum[k] <= q < cum[k + 1]
       int64_t m = std::min(cum[k + 1] - q, hi - pos);
-      copy_words(out + pos, inps[k] + o * (cum[k + 1] - cum[k]) + (q - cum[k]), m);
+      copy_elems(out + pos, inps[k] + o * (cum[k + 1] - cum[k]) + (q - cum[k]), m);
       pos += m;
     }
   });
@@ -194,7 +200,8 @@ int64_t axis_stride(const GatherDims& g) {
 
 }  // namespace
 
-void gather_forward(uint32_t* out, const uint32_t* inp, const int32_t* index, const GatherDims& g) {
+template <typename T>
+void gather_forward(T* out, const T* inp, const int32_t* index, const GatherDims& g) {
   const int64_t xs = axis_stride(g);
   gather_walk(g, [&](int64_t p, int64_t xoff) { out[p] = inp[xoff + index[p] * xs]; });
 }
@@ -217,5 +224,15 @@ void gather_check(const int32_t* index, int64_t n, int64_t size, int64_t* bad) {
     }
   }
 }
+
+#define CG_SHAPE_COPIES(T)                                                                                          \
+  template void permute_forward<T>(T*, const T*, const Strided&);                                                  \
+  template void slice_forward<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);                      \
+  template void slice_backward<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);                     \
+  template void concat_forward<T>(T*, const T* const*, const int64_t*, int64_t, int64_t, int64_t);                \
+  template void gather_forward<T>(T*, const T*, const int32_t*, const GatherDims&);
+CG_SHAPE_COPIES(uint32_t)
+CG_SHAPE_COPIES(uint16_t)
+#undef CG_SHAPE_COPIES
 
 }  // namespace cg::cpu

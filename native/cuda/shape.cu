@@ -1,18 +1,24 @@
-// CUDA shape ops (ops/shape.h): copies of 32-bit words (float32 or int32).
+// CUDA shape ops (ops/shape.h): copies of raw elements T, uint32_t (float32,
+// int32) or uint16_t (bfloat16). "Vector" below is a uint4: V = 16 / sizeof(T)
+// elements (4 words or 8 bfloat16s), used only where every row start is
+// 16-byte aligned; odd sizes and offsets take the one-element path.
 // permute, by the merged stride plan (one output dim has input stride 1):
 //   swap_tile_kernel   out (nb, A, C, E) = in (nb, C, A, E) with E < 8: the
 //                      last-two-dims transpose (E = 1) and the attention
 //                      (B,T,H,D) <-> (B,H,T,D) swap with small D. 32 x 33-word
-//                      shared tiles: reads and writes are runs of up to 32 words.
+//                      shared tiles (32 x 34 halves for bfloat16: an odd word
+//                      stride, so column reads are conflict-free): reads and
+//                      writes are runs of up to 32 elements.
 //   perm_rows_kernel   the last dim is input-contiguous (E >= 8 included:
-//                      D-word rows are whole 32-byte sectors): row copies,
-//                      uint4 when rows and strides are multiples of 4 words.
+//                      D-element rows are whole 32-byte sectors for float32):
+//                      row copies, uint4 when rows and strides are multiples of V.
 //   plane_tile_kernel  any other permutation: 32 x 33 tiles of the plane (the
 //                      input-contiguous dim, the output's last dim), other dims
 //                      per block.
 //   perm_any_kernel    fallback for a plan with no input-contiguous dim.
 // slice / concat / split: copy_rows_kernel, batches of (src, dst, strides, cols)
-// row copies, uint4 where aligned. slice backward: one pass, zeros or dout.
+// row copies, uint4 where aligned. slice backward: one pass, zeros or dout
+// (a copy of raw elements too).
 // gather: one thread per index element; an index outside [0, size) is recorded
 // in the device error record (raised as a RangeError at the next copy to host)
 // and its output is 0. gather backward: zeros, then one thread per line of index
@@ -35,20 +41,26 @@ constexpr int kThreads = 256;
 constexpr int kTile = 32;
 constexpr int kJobs = 8;  // row-copy jobs per launch
 
+template <typename T>
+constexpr int kVec = 16 / static_cast<int>(sizeof(T));  // elements per uint4
+template <typename T>
+constexpr int kPad = 4 / static_cast<int>(sizeof(T));  // tile row padding: one 32-bit word
+
 // out (nb, A, C, E) = in (nb, C, A, E); tiles of ta = 32 / E elements of A by 32 of C.
-__global__ void swap_tile_kernel(uint32_t* out, const uint32_t* in, int64_t nb, int64_t A, int64_t C, int E) {
-  __shared__ uint32_t tile[kTile][kTile + 1];
+template <typename T>
+__global__ void swap_tile_kernel(T* out, const T* in, int64_t nb, int64_t A, int64_t C, int E) {
+  __shared__ T tile[kTile][kTile + kPad<T>];
   const int tx = threadIdx.x, ty = threadIdx.y, ta = kTile / E;
   const int64_t tiles_a = (A + ta - 1) / ta, tiles_c = (C + kTile - 1) / kTile, tasks = nb * tiles_a * tiles_c;
   for (int64_t t = blockIdx.x; t < tasks; t += gridDim.x) {
     const int64_t tc = t % tiles_c, tA = (t / tiles_c) % tiles_a, b = t / (tiles_c * tiles_a);
     const int64_t a0 = tA * ta, c0 = tc * kTile;
     const int na = A - a0 < ta ? static_cast<int>(A - a0) : ta, nc = C - c0 < kTile ? static_cast<int>(C - c0) : kTile;
-    const uint32_t* src = in + ((b * C + c0) * A + a0) * E;  // row cl of the tile: na * E words at src + cl * A * E
+    const T* src = in + ((b * C + c0) * A + a0) * E;  // row cl of the tile: na * E elements at src + cl * A * E
     for (int cl = ty; cl < nc; cl += blockDim.y)
       if (tx < na * E) tile[cl][tx] = src[cl * A * E + tx];
     __syncthreads();
-    uint32_t* dst = out + ((b * A + a0) * C + c0) * E;  // row al: nc * E words at dst + al * C * E
+    T* dst = out + ((b * A + a0) * C + c0) * E;  // row al: nc * E elements at dst + al * C * E
     for (int al = ty; al < na; al += blockDim.y)
       for (int w = tx; w < nc * E; w += kTile) {
         const int cl = w / E;
@@ -58,9 +70,9 @@ __global__ void swap_tile_kernel(uint32_t* out, const uint32_t* in, int64_t nb, 
   }
 }
 
-// Output rows of `cols` words (VW words at a time); the input offset of a row from its index.
-template <int VW, typename I>
-__global__ void perm_rows_kernel(uint32_t* out, const uint32_t* in, Strided s, I units) {
+// Output rows of `cols` elements (VW at a time: 1 or kVec<T>); the input offset of a row from its index.
+template <typename T, int VW, typename I>
+__global__ void perm_rows_kernel(T* out, const T* in, Strided s, I units) {
   const int last = s.ndim - 1;
   const I cu = (I)s.shape[last] / VW, stride = (I)gridDim.x * blockDim.x;
   for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < units; i += stride) {
@@ -70,7 +82,7 @@ __global__ void perm_rows_kernel(uint32_t* out, const uint32_t* in, Strided s, I
       off += (row - q * size) * (I)s.stride[d];
       row = q;
     }
-    if constexpr (VW == 4) reinterpret_cast<uint4*>(out)[i] = *reinterpret_cast<const uint4*>(in + off);
+    if constexpr (VW > 1) reinterpret_cast<uint4*>(out)[i] = *reinterpret_cast<const uint4*>(in + off);
     else out[i] = in[off];
   }
 }
@@ -82,8 +94,9 @@ struct Plane {
 };
 
 // Tiles of the (p, last) plane: read coalesced along p (input stride 1), write along last.
-__global__ void plane_tile_kernel(uint32_t* out, const uint32_t* in, Plane pl) {
-  __shared__ uint32_t tile[kTile][kTile + 1];
+template <typename T>
+__global__ void plane_tile_kernel(T* out, const T* in, Plane pl) {
+  __shared__ T tile[kTile][kTile + kPad<T>];
   const int tx = threadIdx.x, ty = threadIdx.y, last = pl.s.ndim - 1, p = pl.p;
   const int64_t P = pl.s.shape[p], L = pl.s.shape[last], sl = pl.s.stride[last], op = pl.ostride[p];
   const int64_t ti = (P + kTile - 1) / kTile, tj = (L + kTile - 1) / kTile;
@@ -109,7 +122,8 @@ __global__ void plane_tile_kernel(uint32_t* out, const uint32_t* in, Plane pl) {
   }
 }
 
-__global__ void perm_any_kernel(uint32_t* out, const uint32_t* in, Strided s, int64_t n) {
+template <typename T>
+__global__ void perm_any_kernel(T* out, const T* in, Strided s, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     int64_t rest = i, off = 0;
     for (int d = s.ndim - 1; d >= 0; --d) {
@@ -120,28 +134,31 @@ __global__ void perm_any_kernel(uint32_t* out, const uint32_t* in, Strided s, in
   }
 }
 
+template <typename T>
 struct Job {
-  uint32_t* dst;
-  const uint32_t* src;
-  int64_t dstride, sstride, cols;  // row r: cols words from src + r * sstride to dst + r * dstride
+  T* dst;
+  const T* src;
+  int64_t dstride, sstride, cols;  // row r: cols elements from src + r * sstride to dst + r * dstride
 };
 
+template <typename T>
 struct Jobs {
-  Job job[kJobs];
+  Job<T> job[kJobs];
   int64_t rows;
 };
 
 // blockIdx.y picks the job; uint4 when the job's pointers, strides and cols allow.
-template <typename I>
-__global__ void copy_rows_kernel(Jobs jobs) {
-  const Job jb = jobs.job[blockIdx.y];
+template <typename T, typename I>
+__global__ void copy_rows_kernel(Jobs<T> jobs) {
+  constexpr int V = kVec<T>;
+  const Job<T> jb = jobs.job[blockIdx.y];
   const I stride = (I)gridDim.x * blockDim.x;
   const bool v4 = ((reinterpret_cast<uintptr_t>(jb.dst) | reinterpret_cast<uintptr_t>(jb.src)) & 15u) == 0 &&
-                  ((jb.dstride | jb.sstride | jb.cols) & 3) == 0;
+                  ((jb.dstride | jb.sstride | jb.cols) & (V - 1)) == 0;
   if (v4) {
-    const I c4 = (I)jb.cols / 4, n4 = (I)jobs.rows * c4;
+    const I c4 = (I)jb.cols / V, n4 = (I)jobs.rows * c4;
     for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += stride) {
-      const I r = i / c4, c = (i - r * c4) * 4;
+      const I r = i / c4, c = (i - r * c4) * V;
       *reinterpret_cast<uint4*>(jb.dst + r * (I)jb.dstride + c) = *reinterpret_cast<const uint4*>(jb.src + r * (I)jb.sstride + c);
     }
   } else {
@@ -153,28 +170,29 @@ __global__ void copy_rows_kernel(Jobs jobs) {
   }
 }
 
-// dinp (outer, row) = dout (outer, b - a) in columns [a, b), 0 elsewhere.
-template <int VW, typename I>
-__global__ void slice_backward_kernel(float* dinp, const float* dout, I units, I row, I a, I b) {
+// dinp (outer, row) = dout (outer, b - a) in columns [a, b), 0 elsewhere; VW: 1 or kVec<T>.
+template <typename T, int VW, typename I>
+__global__ void slice_backward_kernel(T* dinp, const T* dout, I units, I row, I a, I b) {
   const I stride = (I)gridDim.x * blockDim.x;
   for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < units; i += stride) {
     const I pos = i * VW, o = pos / row, q = pos - o * row;
     const bool in = q >= a && q < b;
     const I src = o * (b - a) + q - a;
-    if constexpr (VW == 4)
-      reinterpret_cast<float4*>(dinp)[i] = in ? *reinterpret_cast<const float4*>(dout + src) : make_float4(0.f, 0.f, 0.f, 0.f);
-    else dinp[i] = in ? dout[src] : 0.f;
+    if constexpr (VW > 1)
+      reinterpret_cast<uint4*>(dinp)[i] = in ? *reinterpret_cast<const uint4*>(dout + src) : make_uint4(0u, 0u, 0u, 0u);
+    else dinp[i] = in ? dout[src] : T(0);
   }
 }
 
-__global__ void gather_kernel(uint32_t* out, const uint32_t* inp, const int32_t* index, GatherDims g, int64_t n,
+template <typename T>
+__global__ void gather_kernel(T* out, const T* inp, const int32_t* index, GatherDims g, int64_t n,
                               gpu::DeviceErrorRecord* rec) {
   const int64_t size = g.xshape[g.axis];
   for (int64_t p = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; p < n; p += (int64_t)gridDim.x * blockDim.x) {
     const int64_t v = index[p];
     if (v < 0 || v >= size) {
       report_index_error(rec, gpu::DeviceErrorOp::Gather, p, v, size);
-      out[p] = 0;
+      out[p] = T(0);
       continue;
     }
     int64_t rest = p, xoff = 0, xmul = 1;
@@ -233,9 +251,10 @@ int64_t numel(const int64_t* shape, int nd) {
 
 unsigned blocks_for(int64_t tasks) { return static_cast<unsigned>(tasks < 1 ? 1 : tasks > 65535 * 4 ? 65535 * 4 : tasks); }
 
-void copy_rows(const char* op, const Job* jobs, int n, int64_t rows) {
+template <typename T>
+void copy_rows(const char* op, const Job<T>* jobs, int n, int64_t rows) {
   for (int k0 = 0; k0 < n; k0 += kJobs) {
-    Jobs js;
+    Jobs<T> js;
     js.rows = rows;
     int m = 0;
     int64_t most = 0;
@@ -246,20 +265,22 @@ void copy_rows(const char* op, const Job* jobs, int n, int64_t rows) {
     }
     if (m == 0) continue;
     const int64_t total = rows * most;
-    auto kernel = total <= INT_MAX ? &copy_rows_kernel<uint32_t> : &copy_rows_kernel<int64_t>;
-    LAUNCH(kernel, dim3(grid_for((total + 3) / 4, kThreads), m), kThreads, 0, stream())(js);
+    auto kernel = total <= INT_MAX ? &copy_rows_kernel<T, uint32_t> : &copy_rows_kernel<T, int64_t>;
+    LAUNCH(kernel, dim3(grid_for((total + kVec<T> - 1) / kVec<T>, kThreads), m), kThreads, 0, stream())(js);
     gpu::check_last_launch(op);
   }
 }
 
 }  // namespace
 
-void permute_forward(uint32_t* out, const uint32_t* inp, const Strided& s) {
+template <typename T>
+void permute_forward(T* out, const T* inp, const Strided& s) {
+  constexpr int V = kVec<T>;
   const int nd = s.ndim, last = nd - 1;
   const int64_t n = numel(s.shape, nd);
   if (n <= 0) return;
   if (nd == 1 && s.stride[0] == 1) {
-    CG_CUDA_CHECK(cudaMemcpyAsync(out, inp, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToDevice, stream()), "permute");
+    CG_CUDA_CHECK(cudaMemcpyAsync(out, inp, static_cast<size_t>(n) * sizeof(T), cudaMemcpyDeviceToDevice, stream()), "permute");
     return;
   }
   const bool rows = s.stride[last] == 1;
@@ -270,16 +291,16 @@ void permute_forward(uint32_t* out, const uint32_t* inp, const Strided& s) {
       (k == 2 || s.stride[0] == s.shape[1] * s.shape[2] * E)) {
     const int64_t nb = k == 3 ? s.shape[0] : 1, A = s.shape[k - 2], C = s.shape[k - 1];
     const int64_t tasks = nb * ((A + kTile / E - 1) / (kTile / E)) * ((C + kTile - 1) / kTile);
-    LAUNCH(swap_tile_kernel, blocks_for(tasks), dim3(kTile, 8), 0, stream())(out, inp, nb, A, C, static_cast<int>(E));
+    LAUNCH(swap_tile_kernel<T>, blocks_for(tasks), dim3(kTile, 8), 0, stream())(out, inp, nb, A, C, static_cast<int>(E));
   } else if (rows) {
-    bool v4 = s.shape[last] % 4 == 0;
-    for (int d = 0; d < last; ++d) v4 = v4 && s.stride[d] % 4 == 0;
-    const int64_t units = v4 ? n / 4 : n;
+    bool v4 = s.shape[last] % V == 0;
+    for (int d = 0; d < last; ++d) v4 = v4 && s.stride[d] % V == 0;
+    const int64_t units = v4 ? n / V : n;
     if (n <= INT_MAX) {
-      auto kernel = v4 ? &perm_rows_kernel<4, uint32_t> : &perm_rows_kernel<1, uint32_t>;
+      auto kernel = v4 ? &perm_rows_kernel<T, V, uint32_t> : &perm_rows_kernel<T, 1, uint32_t>;
       LAUNCH(kernel, grid_for(units, kThreads), kThreads, 0, stream())(out, inp, s, (uint32_t)units);
     } else {
-      auto kernel = v4 ? &perm_rows_kernel<4, int64_t> : &perm_rows_kernel<1, int64_t>;
+      auto kernel = v4 ? &perm_rows_kernel<T, V, int64_t> : &perm_rows_kernel<T, 1, int64_t>;
       LAUNCH(kernel, grid_for(units, kThreads), kThreads, 0, stream())(out, inp, s, units);
     }
   } else {
@@ -289,57 +310,62 @@ void permute_forward(uint32_t* out, const uint32_t* inp, const Strided& s) {
     for (int d = 0; d < last; ++d)
       if (s.stride[d] == 1) pl.p = d;
     if (pl.p < 0) {
-      LAUNCH(perm_any_kernel, grid_for(n, kThreads), kThreads, 0, stream())(out, inp, s, n);
+      LAUNCH(perm_any_kernel<T>, grid_for(n, kThreads), kThreads, 0, stream())(out, inp, s, n);
     } else {
       for (int d = last; d >= 0; --d) pl.ostride[d] = d == last ? 1 : pl.ostride[d + 1] * s.shape[d + 1];
       const int64_t tiles = (n / (s.shape[pl.p] * s.shape[last])) * ((s.shape[pl.p] + kTile - 1) / kTile) *
                             ((s.shape[last] + kTile - 1) / kTile);
-      LAUNCH(plane_tile_kernel, blocks_for(tiles), dim3(kTile, 8), 0, stream())(out, inp, pl);
+      LAUNCH(plane_tile_kernel<T>, blocks_for(tiles), dim3(kTile, 8), 0, stream())(out, inp, pl);
     }
   }
   gpu::check_last_launch("permute");
 }
 
-void slice_forward(uint32_t* out, const uint32_t* inp, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count) {
+template <typename T>
+void slice_forward(T* out, const T* inp, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count) {
   if (outer * count * inner <= 0) return;
-  Job j{out, inp + start * inner, count * inner, len * inner, count * inner};
+  Job<T> j{out, inp + start * inner, count * inner, len * inner, count * inner};
   copy_rows("slice", &j, 1, outer);
 }
 
-void slice_backward(float* dinp, const float* dout, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count) {
+template <typename T>
+void slice_backward(T* dinp, const T* dout, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count) {
+  constexpr int V = kVec<T>;
   const int64_t row = len * inner, n = outer * row, a = start * inner, b = (start + count) * inner;
   if (n <= 0) return;
-  const bool v4 = row % 4 == 0 && a % 4 == 0 && b % 4 == 0;
-  const int64_t units = v4 ? n / 4 : n;
+  const bool v4 = row % V == 0 && a % V == 0 && b % V == 0;
+  const int64_t units = v4 ? n / V : n;
   if (n <= INT_MAX) {
-    auto kernel = v4 ? &slice_backward_kernel<4, uint32_t> : &slice_backward_kernel<1, uint32_t>;
+    auto kernel = v4 ? &slice_backward_kernel<T, V, uint32_t> : &slice_backward_kernel<T, 1, uint32_t>;
     LAUNCH(kernel, grid_for(units, kThreads), kThreads, 0, stream())(dinp, dout, (uint32_t)units, (uint32_t)row, (uint32_t)a, (uint32_t)b);
   } else {
-    auto kernel = v4 ? &slice_backward_kernel<4, int64_t> : &slice_backward_kernel<1, int64_t>;
+    auto kernel = v4 ? &slice_backward_kernel<T, V, int64_t> : &slice_backward_kernel<T, 1, int64_t>;
     LAUNCH(kernel, grid_for(units, kThreads), kThreads, 0, stream())(dinp, dout, units, row, a, b);
   }
   gpu::check_last_launch("slice backward");
 }
 
-void concat_forward(uint32_t* out, const uint32_t* const* inps, const int64_t* lens, int64_t n, int64_t outer, int64_t inner) {
+template <typename T>
+void concat_forward(T* out, const T* const* inps, const int64_t* lens, int64_t n, int64_t outer, int64_t inner) {
   int64_t row = 0;
   for (int64_t k = 0; k < n; ++k) row += lens[k] * inner;
   if (outer * row <= 0) return;
-  Job jobs[kJobs];
+  Job<T> jobs[kJobs];
   for (int64_t k0 = 0, at = 0; k0 < n; k0 += kJobs) {
     int m = 0;
     for (int64_t k = k0; k < n && k < k0 + kJobs; ++k) {
-      jobs[m++] = Job{out + at, inps[k], row, lens[k] * inner, lens[k] * inner};
+      jobs[m++] = Job<T>{out + at, inps[k], row, lens[k] * inner, lens[k] * inner};
       at += lens[k] * inner;
     }
     copy_rows("concat", jobs, m, outer);
   }
 }
 
-void gather_forward(uint32_t* out, const uint32_t* inp, const int32_t* index, const GatherDims& g) {
+template <typename T>
+void gather_forward(T* out, const T* inp, const int32_t* index, const GatherDims& g) {
   const int64_t n = numel(g.ishape, g.ndim);
   if (n <= 0) return;
-  LAUNCH(gather_kernel, grid_for(n, kThreads), kThreads, 0, stream())(out, inp, index, g, n, gpu::device_error_record());
+  LAUNCH(gather_kernel<T>, grid_for(n, kThreads), kThreads, 0, stream())(out, inp, index, g, n, gpu::device_error_record());
   gpu::check_last_launch("gather");
 }
 
@@ -352,5 +378,15 @@ void gather_backward(float* dinp, const float* dout, const int32_t* index, const
   LAUNCH(gather_backward_kernel, grid_for(units, kThreads), kThreads, 0, stream())(dinp, dout, index, g, units, gpu::device_error_record());
   gpu::check_last_launch("gather backward");
 }
+
+#define CG_SHAPE_COPIES(T)                                                                           \
+  template void permute_forward<T>(T*, const T*, const Strided&);                                   \
+  template void slice_forward<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);       \
+  template void slice_backward<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);      \
+  template void concat_forward<T>(T*, const T* const*, const int64_t*, int64_t, int64_t, int64_t); \
+  template void gather_forward<T>(T*, const T*, const int32_t*, const GatherDims&);
+CG_SHAPE_COPIES(uint32_t)
+CG_SHAPE_COPIES(uint16_t)
+#undef CG_SHAPE_COPIES
 
 }  // namespace cg::cuda

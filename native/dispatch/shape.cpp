@@ -1,5 +1,6 @@
-// Shape-op dispatch (dispatch/shape.h): argument checks, output shapes, and
-// the merged stride plan for permute.
+// Shape-op dispatch (dispatch/shape.h): argument checks, output shapes, the
+// merged stride plan for permute, and the element width: the copy kernels are
+// instantiated for 4-byte (float32, int32) and 2-byte (bfloat16) elements.
 #include "shape.h"
 
 #include <algorithm>
@@ -16,7 +17,26 @@ namespace cg::dispatch {
 
 namespace {
 
-uint32_t* words(const TensorImpl& t) { return static_cast<uint32_t*>(t.data()); }
+template <typename T>
+T* elems(const TensorImpl& t) { return static_cast<T*>(t.data()); }
+
+// Calls f(T{}) with T the raw element type of `x`: uint32_t for 4-byte dtypes,
+// uint16_t for bfloat16; any other width is refused, naming the op and x.
+template <class F>
+void by_width(const char* op, const TensorImpl& x, F&& f) {
+  switch (dtype_size(x.dtype())) {
+    case 4: return f(uint32_t{});
+    case 2: return f(uint16_t{});
+    default:
+      throw_type_error(op, ": ", dtype_name(x.dtype()), " tensors are not supported (got one of shape ", shape_str(x.shape()), ")");
+  }
+}
+
+// Gradients are float32 or bfloat16 (and dinp has dout's dtype, as in torch).
+void check_grad_dtype(const char* op, const TensorImpl& dout) {
+  if (dout.dtype() != DType::Float32 && dout.dtype() != DType::BFloat16)
+    throw_type_error(op, ": dout must be float32 or bfloat16, got ", dtype_name(dout.dtype()), " tensor of shape ", shape_str(dout.shape()));
+}
 
 // Python's slice(start, end) on a dim of `len`: (first, count).
 std::pair<int64_t, int64_t> resolve_slice(double start, std::optional<double> end, int64_t len) {
@@ -108,8 +128,10 @@ TensorPtr permute(const TensorImpl& x, const std::vector<int64_t>& dims, const c
   }
   if (s.ndim == 0) s.ndim = 1, s.shape[0] = 1, s.stride[0] = 1;
   TensorPtr y = empty(op, out, x.dtype(), x.device());
-  if (y->numel() == 0) return y;
-  CG_ON_DEVICE(x.device(), permute_forward, words(*y), words(x), s);
+  by_width(op, x, [&](auto t) {
+    using T = decltype(t);
+    if (y->numel() > 0) CG_ON_DEVICE(x.device(), permute_forward, elems<T>(*y), elems<T>(x), s);
+  });
   return y;
 }
 
@@ -132,13 +154,16 @@ TensorPtr slice(const TensorImpl& x, int64_t axis, double start, std::optional<d
   Shape out = x.shape();
   out[a] = count;
   TensorPtr y = empty(op, out, x.dtype(), x.device());
-  CG_ON_DEVICE(x.device(), slice_forward, words(*y), words(x), sp.outer, sp.len, sp.inner, first, count);
+  by_width(op, x, [&](auto t) {
+    using T = decltype(t);
+    CG_ON_DEVICE(x.device(), slice_forward, elems<T>(*y), elems<T>(x), sp.outer, sp.len, sp.inner, first, count);
+  });
   return y;
 }
 
 TensorPtr slice_backward(const TensorImpl& dout, const Shape& input_shape, int64_t axis, double start, std::optional<double> end) {
   const char* op = "cudagrad.slice backward";
-  check_dtype(op, dout, DType::Float32, "dout");
+  check_grad_dtype(op, dout);
   check_shape(op, input_shape);
   check_slice_args(op, input_shape, start, end);
   int64_t a = normalize_axis(op, axis, input_shape);
@@ -149,8 +174,11 @@ TensorPtr slice_backward(const TensorImpl& dout, const Shape& input_shape, int64
   if (dout.shape() != want)
     throw_range_error(op, ": dout has shape ", shape_str(dout.shape()), " but slicing shape ", shape_str(input_shape), " along axis ", axis,
                       " from ", start, " to ", end ? cat(*end) : std::string("the end"), " gives ", shape_str(want));
-  TensorPtr dinp = empty(op, input_shape, DType::Float32, dout.device());
-  CG_ON_DEVICE(dout.device(), slice_backward, dinp->data_as<float>(), dout.data_as<float>(), sp.outer, sp.len, sp.inner, first, count);
+  TensorPtr dinp = empty(op, input_shape, dout.dtype(), dout.device());
+  by_width(op, dout, [&](auto t) {
+    using T = decltype(t);
+    CG_ON_DEVICE(dout.device(), slice_backward, elems<T>(*dinp), elems<T>(dout), sp.outer, sp.len, sp.inner, first, count);
+  });
   return dinp;
 }
 
@@ -162,7 +190,6 @@ TensorPtr concat(const std::vector<const TensorImpl*>& xs, int64_t axis) {
   int64_t a = normalize_axis(op, axis, x0.shape());
   Shape out = x0.shape();
   out[a] = 0;
-  std::vector<const uint32_t*> ptrs;
   std::vector<int64_t> lens;
   for (size_t k = 0; k < xs.size(); ++k) {
     const TensorImpl& x = *xs[k];
@@ -176,13 +203,17 @@ TensorPtr concat(const std::vector<const TensorImpl*>& xs, int64_t axis) {
       throw_range_error(op, ": tensor ", k, " has shape ", shape_str(x.shape()), " but tensor 0 has shape ", shape_str(x0.shape()),
                         " (shapes must match except along axis ", a, ")");
     out[a] += x.shape()[a];
-    ptrs.push_back(words(x));
     lens.push_back(x.shape()[a]);
   }
   check_shape(op, out);
   TensorPtr y = empty(op, out, x0.dtype(), x0.device());
   AxisSplit sp = split_at(out, a);
-  CG_ON_DEVICE(x0.device(), concat_forward, words(*y), ptrs.data(), lens.data(), static_cast<int64_t>(lens.size()), sp.outer, sp.inner);
+  by_width(op, x0, [&](auto t) {
+    using T = decltype(t);
+    std::vector<const T*> ptrs;
+    for (const TensorImpl* x : xs) ptrs.push_back(elems<T>(*x));
+    CG_ON_DEVICE(x0.device(), concat_forward, elems<T>(*y), ptrs.data(), lens.data(), static_cast<int64_t>(lens.size()), sp.outer, sp.inner);
+  });
   return y;
 }
 
@@ -204,7 +235,10 @@ std::vector<TensorPtr> split(const TensorImpl& x, const std::vector<int64_t>& si
     Shape shape = x.shape();
     shape[a] = n;
     TensorPtr y = empty(op, shape, x.dtype(), x.device());
-    CG_ON_DEVICE(x.device(), slice_forward, words(*y), words(x), sp.outer, sp.len, sp.inner, first, n);
+    by_width(op, x, [&](auto t) {
+      using T = decltype(t);
+      CG_ON_DEVICE(x.device(), slice_forward, elems<T>(*y), elems<T>(x), sp.outer, sp.len, sp.inner, first, n);
+    });
     out.push_back(std::move(y));
     first += n;
   }
@@ -218,21 +252,28 @@ TensorPtr gather(const TensorImpl& x, int64_t axis, const TensorImpl& index) {
   TensorPtr y = empty(op, index.shape(), x.dtype(), x.device());
   if (y->numel() == 0) return y;
   if (index.device().is_cpu()) check_index_values(op, index, g);
-  CG_ON_DEVICE(x.device(), gather_forward, words(*y), words(x), index.data_as<int32_t>(), g);
+  by_width(op, x, [&](auto t) {
+    using T = decltype(t);
+    CG_ON_DEVICE(x.device(), gather_forward, elems<T>(*y), elems<T>(x), index.data_as<int32_t>(), g);
+  });
   return y;
 }
 
 TensorPtr gather_backward(const TensorImpl& dout, const TensorImpl& index, int64_t axis, const Shape& input_shape) {
   const char* op = "cudagrad.gather backward";
-  check_dtype(op, dout, DType::Float32, "dout");
+  check_grad_dtype(op, dout);
   check_same_device(op, {&dout, &index});
   check_shape(op, input_shape);
   GatherDims g = gather_dims(op, input_shape, axis, index);
   check_same_shape(op, dout, "dout", index, "index");
-  TensorPtr dinp = empty(op, input_shape, DType::Float32, dout.device());
   if (index.numel() > 0 && index.device().is_cpu()) check_index_values(op, index, g);
-  CG_ON_DEVICE(dout.device(), gather_backward, dinp->data_as<float>(), dout.data_as<float>(), index.data_as<int32_t>(), g);
-  return dinp;
+  // A scatter-add: bfloat16 dout is summed in float32 (dout converted exactly),
+  // each dinp element rounded to bfloat16 once at the end.
+  TensorPtr dout32 = dout.dtype() == DType::Float32 ? nullptr : cast(op, dout, DType::Float32);
+  const TensorImpl& d = dout32 ? *dout32 : dout;
+  TensorPtr dinp = empty(op, input_shape, DType::Float32, dout.device());
+  CG_ON_DEVICE(dout.device(), gather_backward, dinp->data_as<float>(), d.data_as<float>(), index.data_as<int32_t>(), g);
+  return dout.dtype() == DType::Float32 ? std::move(dinp) : cast(op, *dinp, dout.dtype());
 }
 
 }  // namespace cg::dispatch

@@ -1,6 +1,8 @@
 // Shape-op dispatch: permute/transpose, slice, concat, gather and the
-// backward of slice and gather. Forward ops take float32 or int32 tensors and
-// return contiguous copies of the same dtype; backward ops are float32.
+// backward of slice and gather. Forward ops take float32, int32 or bfloat16
+// tensors and return contiguous copies of the same dtype (exact). Backward ops
+// take a float32 or bfloat16 dout and return dinp of dout's dtype; gather's
+// scatter-add sums bfloat16 in float32 and rounds once.
 #pragma once
 
 #include <optional>

@@ -1,7 +1,11 @@
 // Shape ops with materialised, contiguous outputs: permute (transpose), slice,
 // concat, gather; backward of slice (zeros + copy) and gather (scatter-add).
-// Elements are 4 bytes for every dtype (float32, int32): the copying kernels
-// move raw 32-bit words; the backward kernels are float32.
+// The copying kernels move raw elements of one width, so each comes twice:
+// uint32_t for 4-byte dtypes (float32, int32) and uint16_t for 2-byte ones
+// (bfloat16 bits); copies are exact. slice_backward is a copy too (zero bits
+// are +0 in both float32 and bfloat16). gather_backward adds, so it is float32
+// only: dispatch runs a bfloat16 dout through it as float32 (exact) and rounds
+// the sums to bfloat16 once at the end (dispatch/shape.cpp).
 //
 //   permute_forward: out (shape) contiguous = inp read at `stride` per out dim
 //                    (dispatch merges dims and drops size-1 dims; ndim >= 1)
@@ -40,21 +44,23 @@ struct GatherDims {
 }  // namespace cg
 
 namespace cg::cpu {
-void permute_forward(uint32_t* out, const uint32_t* inp, const Strided& s);
-void slice_forward(uint32_t* out, const uint32_t* inp, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count);
-void slice_backward(float* dinp, const float* dout, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count);
-void concat_forward(uint32_t* out, const uint32_t* const* inps, const int64_t* lens, int64_t n, int64_t outer, int64_t inner);
-void gather_forward(uint32_t* out, const uint32_t* inp, const int32_t* index, const GatherDims& g);
+// T: uint32_t or uint16_t (one definition each in cpu/shape.cpp).
+template <typename T> void permute_forward(T* out, const T* inp, const Strided& s);
+template <typename T> void slice_forward(T* out, const T* inp, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count);
+template <typename T> void slice_backward(T* dinp, const T* dout, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count);
+template <typename T> void concat_forward(T* out, const T* const* inps, const int64_t* lens, int64_t n, int64_t outer, int64_t inner);
+template <typename T> void gather_forward(T* out, const T* inp, const int32_t* index, const GatherDims& g);
 void gather_backward(float* dinp, const float* dout, const int32_t* index, const GatherDims& g);
 void gather_check(const int32_t* index, int64_t n, int64_t size, int64_t* bad);
 }  // namespace cg::cpu
 
 namespace cg::cuda {
-void permute_forward(uint32_t* out, const uint32_t* inp, const Strided& s);
-void slice_forward(uint32_t* out, const uint32_t* inp, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count);
-void slice_backward(float* dinp, const float* dout, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count);
-void concat_forward(uint32_t* out, const uint32_t* const* inps, const int64_t* lens, int64_t n, int64_t outer, int64_t inner);
-void gather_forward(uint32_t* out, const uint32_t* inp, const int32_t* index, const GatherDims& g);
+// T: uint32_t or uint16_t (one definition each in cuda/shape.cu).
+template <typename T> void permute_forward(T* out, const T* inp, const Strided& s);
+template <typename T> void slice_forward(T* out, const T* inp, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count);
+template <typename T> void slice_backward(T* dinp, const T* dout, int64_t outer, int64_t len, int64_t inner, int64_t start, int64_t count);
+template <typename T> void concat_forward(T* out, const T* const* inps, const int64_t* lens, int64_t n, int64_t outer, int64_t inner);
+template <typename T> void gather_forward(T* out, const T* inp, const int32_t* index, const GatherDims& g);
 void gather_backward(float* dinp, const float* dout, const int32_t* index, const GatherDims& g);
 // No gather_check on CUDA (it would read the index on the host): the gather
 // kernels check every index themselves, record the first bad one they meet in
