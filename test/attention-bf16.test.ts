@@ -148,7 +148,8 @@ t.test('CUDA: the same bits at every matmul precision and twice in a row', { ski
 // aside for float32 copies through the float32 kernels, D = 32 (31 and 42 KiB) still runs on them.
 const emulated = available && /SIMT emulator/.test(cg.devices().find((d) => d.type === 'cuda')?.name ?? '');
 t.test('48 KiB of shared memory (emulated): D = 64 falls back to float32 copies, D = 32 stays on bf16 tensor cores', { skip: emulated ? false : 'needs the SIMT emulator' }, async (t) => {
-  const dist = require('node:path').join(__dirname, '..', 'dist');
+  // The compiled package: dist/, or the device bundle's (CUDAGRAD_TEST_PKG).
+  const dist = process.env.CUDAGRAD_TEST_PKG || require('node:path').join(__dirname, '..', 'dist');
   const script = `
     const cg = require(${JSON.stringify(dist)});
     const { attentionForward, attentionBackward } = require(${JSON.stringify(`${dist}/ops/attention`)});

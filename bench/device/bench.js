@@ -219,6 +219,10 @@ if (typeof cg.matmul === 'function') {
     { id: 'sum_last_fwd', bytes: 4 * sr * sc, shape: [sr, sc], torch: 'sum_last_fwd', make: (x) => () => cg.sum(x, -1) },
     { id: 'sum_first_fwd', bytes: 4 * r * c, shape: [r, c], torch: 'sum_first_fwd', make: (x) => () => cg.sum(x, 0) },
     { id: 'permute_bthd', bytes: 8 * bthd.reduce((a, b) => a * b), shape: bthd, torch: 'permute_bthd', make: (x) => () => cg.permute(x, [0, 2, 1, 3]) },
+    // bfloat16 storage: the casts (4 + 2 bytes per element) and a bf16 permute (2 + 2).
+    { id: 'cast_f32_bf16', bytes: 6 * M, shape: [M], torch: 'cast_f32_bf16', make: (x) => () => cg.cast(x, 'bfloat16') },
+    { id: 'cast_bf16_f32', bytes: 6 * M, shape: [M], torch: 'cast_bf16_f32', make: (x) => ((h) => () => cg.cast(h, 'float32'))(cg.cast(x, 'bfloat16')) },
+    { id: 'permute_bthd_bf16', bytes: 4 * bthd.reduce((a, b) => a * b), shape: bthd, torch: 'permute_bthd_bf16', make: (x) => ((h) => () => cg.permute(h, [0, 2, 1, 3]))(cg.cast(x, 'bfloat16')) },
   );
 }
 

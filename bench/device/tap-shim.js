@@ -56,7 +56,14 @@ class T {
     return ok;
   }
 
-  test(name, fn) {
+  // test(name, fn) or test(name, { skip }, fn), as tap: a truthy skip (a reason) skips fn.
+  test(name, opts, fn) {
+    if (typeof opts === 'function') [opts, fn] = [{}, opts];
+    if (opts && opts.skip) {
+      skip++;
+      this.log(`ok - ${name} # SKIP ${opts.skip === true ? '' : opts.skip}`);
+      return Promise.resolve();
+    }
     const child = new T(name, this.depth + 1);
     const run = async () => {
       this.log(`# Subtest: ${name}`);
@@ -147,9 +154,9 @@ module.exports = shim;
 let started = 0;
 let finished = 0;
 const rootTest = root.test.bind(root);
-root.test = (name, fn) => {
+root.test = (name, opts, fn) => {
   started++;
-  return rootTest(name, fn).finally(() => finished++);
+  return rootTest(name, opts, fn).finally(() => finished++);
 };
 process.on('exit', (code) => {
   if (finished < started) {

@@ -103,6 +103,14 @@ def make(op, shape, small=False):
         return lambda: x.sum(0)
     if op == "permute_bthd":
         return lambda: x.permute(0, 2, 1, 3).contiguous()
+    if op == "cast_f32_bf16":
+        return lambda: x.to(torch.bfloat16)
+    if op == "cast_bf16_f32":
+        xb = x.to(torch.bfloat16)
+        return lambda: xb.to(torch.float32)
+    if op == "permute_bthd_bf16":
+        xb = x.to(torch.bfloat16)
+        return lambda: xb.permute(0, 2, 1, 3).contiguous()
     # --- attention: causal scaled_dot_product_attention (flash / memory-efficient backends), fp32 or bf16
     if op.startswith("sdpa_"):
         dtype = torch.bfloat16 if op.endswith("bf16") else torch.float32
