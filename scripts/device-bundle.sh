@@ -2,7 +2,7 @@
 # Prepares what bench/device-check.sh needs on the GPU machine (which has no
 # Node.js, no npm and no network) in .device/ (git-ignored):
 #   .device/node.xz + unpack-node.sh   Node.js, stripped and compressed
-#   .device/js/                         lib/ and test/ compiled to JS, package.json
+#   .device/js/                         lib/ and test/ compiled to JS, package.json, data/
 #   .device/headers/                    Node-API and node-addon-api headers (for a rebuild there)
 # and builds build/Release with the CUDA kernels (all archs, sm_90a included).
 # Then call the device tool's run with carry [".device", "build/Release"] and
@@ -19,6 +19,7 @@ fi
 rm -rf .device/js .device/headers
 npx tsc -p tsconfig.device.json
 cp package.json .device/js/
+cp -r data .device/js/   # the shipped datasets (tinyshakespeare, MNIST test set) the tests and `train gpt` read
 mkdir -p .device/headers/node-addon-api
 cp -r node_modules/node-api-headers/include .device/headers/node-api
 cp node_modules/node-addon-api/*.h .device/headers/node-addon-api/

@@ -110,9 +110,11 @@ t.test('inputs on different devices', { skip }, async (t) => {
 // process (the limit is read once); on a real GPU this is the GPU's own limit and the test is moot.
 const emulated = available && /SIMT emulator/.test(cg.devices().find((d) => d.type === 'cuda')?.name ?? '');
 t.test('smaller shared memory (emulated sm_86 and sm_75 limits): the kernels that fit run, results match the CPU', { skip: emulated ? false : 'needs the SIMT emulator (it plays the smaller part)' }, async (t) => {
+  // The compiled package: dist/, or the device bundle's (CUDAGRAD_TEST_PKG).
+  const dist = process.env.CUDAGRAD_TEST_PKG || require('node:path').join(__dirname, '..', 'dist');
   const script = `
-    const cg = require(${JSON.stringify(require('node:path').join(__dirname, '..', 'dist'))});
-    const { attentionForward, attentionBackward } = require(${JSON.stringify(require('node:path').join(__dirname, '..', 'dist', 'ops', 'attention'))});
+    const cg = require(${JSON.stringify(dist)});
+    const { attentionForward, attentionBackward } = require(${JSON.stringify(require('node:path').join(dist, 'ops', 'attention'))});
     const tols = { highest: [[1e-5, 1e-4], [3e-5, 3e-4]], high: [[5e-3, 5e-3], [1e-2, 1e-2]], medium: [[3e-2, 3e-2], [8e-2, 8e-2]] };
     let worst = 0;
     for (const D of [32, 64, 96, 128]) {
