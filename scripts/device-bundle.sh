@@ -20,6 +20,7 @@ rm -rf .device/js .device/headers
 npx tsc -p tsconfig.device.json
 cp package.json .device/js/
 cp -r data .device/js/   # the shipped datasets (tinyshakespeare, MNIST test set) the tests and `train gpt` read
+cp -r test/fixtures .device/js/test/   # reference outputs (torch, HF) the tests compare against
 mkdir -p .device/headers/node-addon-api
 cp -r node_modules/node-api-headers/include .device/headers/node-api
 cp node_modules/node-addon-api/*.h .device/headers/node-addon-api/

@@ -86,7 +86,7 @@ t.test('checkpoint then --resume equals the uninterrupted run (dropout on), othe
 
 t.test('CLI: generate streams deterministic greedy text equal to the API; finetune classify; LM fine-tuning', async (t) => {
   const dir = path.join(tmp, 'a');
-  const cli = path.join(root, 'dist', 'cli.js');
+  const cli = path.join(process.env.CUDAGRAD_TEST_PKG || path.join(root, 'dist'), 'cli.js');
   const gen = (...more: string[]) => spawnSync(process.execPath, [cli, 'generate', '--checkpoint', dir, '--prompt', 'ROMEO:', '--max-tokens', '40', ...more], { encoding: 'utf8' });
   const g1 = gen('--temperature', '0');
   t.equal(g1.status, 0, 'generate exits 0', { stderr: g1.stderr });

@@ -13,7 +13,7 @@ const dir = path.join(root, '.device', 'js', 'test');
 const out = process.env.OUT || path.join(root, 'bench', 'results');
 const filter = process.argv[2] || '';
 // Packaging and build checks concern this machine's builds, not the GPU's.
-const skip = new Set(['package.test.js', 'gyp-fallback.test.js', 'build.test.js', 'native.test.js', 'device-check.test.js']);
+const skip = new Set(['package.test.js', 'gyp-fallback.test.js', 'build.test.js', 'native.test.js', 'device-check.test.js', 'install-tools.test.js']);
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.test.js') && !skip.has(f) && f.includes(filter)).sort();
 
 // A clean environment for the children: no loaders or tap settings inherited
