@@ -159,6 +159,36 @@ t.test('gemm: sizes straddling the tiles (MR, NR, KC, MC, NC), padded leading di
   });
 });
 
+t.test('gemm: a packed op(B) too big to keep (K x N > 2^24 floats) gives the bits of a kept one, call after call', async (t) => {
+  // gemm.cpp keeps the threads' shared packed op(B) between calls up to 2^24 floats; a bigger
+  // one (here 8200 x 2112 padded columns) comes from the host allocator's cache instead. A
+  // column's sum runs over the same K blocks in the same order whatever N is, so a column
+  // range multiplied on its own (a small, kept pack) must give the same bits.
+  const [M, K, N] = [29, 8200, 2100];
+  const a = cg.randn([M, K], { seed: 11 });
+  const b = cg.randn([K, N], { seed: 12 });
+  const a64 = Float64Array.from(a.toArray());
+  await forEachSimd(t, (t) => {
+    const full = [cg.matmul(a, b), cg.matmul(a, b)]; // the second call reuses the cached block
+    if (process.env.CUDAGRAD_CPU_CACHE_MB === undefined)
+      t.ok(cg.memory().devices.cpu.cachedBytes >= K * N * 4, 'the packed op(B) went back to the host cache');
+    for (const [lo, hi] of [
+      [0, 64],
+      [2036, 2100],
+    ]) {
+      const bp = cg.slice(b, 1, lo, hi);
+      const part = cg.matmul(a, bp).toArray();
+      full.forEach((f, i) => {
+        const got = cg.slice(f, 1, lo, hi).toArray();
+        t.ok(got.every((v, q) => Object.is(v, part[q])), `call ${i + 1}, columns ${lo}..${hi}: same bits as the kept pack`);
+      });
+      const r = refMm(a64, Float64Array.from(bp.toArray()), M, hi - lo, K);
+      assertGemm(t, part, r.c, r.s, K, `columns ${lo}..${hi} vs float64`);
+    }
+    full.forEach((f) => f.dispose());
+  });
+});
+
 t.test('gemm: strided batch, broadcast operands (stride 0), and 1 vs 2 threads', async (t) => {
   const [M, N, K, batch] = [9, 21, 35, 3];
   const a = rnd(batch * M * K);

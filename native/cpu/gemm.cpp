@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "../runtime/cpu_allocator.h"
 #include "../runtime/error.h"
 #include "../runtime/thread_pool.h"
 #include "simd/simd.h"
@@ -75,6 +76,21 @@ struct Buffer {
       n = floats;
     }
     return p;
+  }
+};
+
+// A packed op(B) that is not kept here (bigger than kKeepFloats, or the kept one is busy):
+// from the host allocator's cache, whose pages stay mapped between calls (a plain
+// allocation of this size is unmapped on free and page-faulted in again by the next call:
+// 28% of the time of the shakespeare_char MLP's dweight product, 100 MB of packed B).
+struct HostBlock {
+  void* p = nullptr;
+  size_t bytes = 0;
+  ~HostBlock() { cpu_alloc::free(p, bytes); }
+  float* get(size_t floats) {
+    bytes = floats * sizeof(float);
+    p = cpu_alloc::alloc(bytes);  // 64-byte aligned; throws RangeError when out of memory
+    return static_cast<float*>(p);
   }
 };
 
@@ -197,7 +213,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
   if (!gemv && !by_item && bt_floats <= kSharedMaxFloats && M > t.mr) {
     SharedPack& sp = shared_pack();
     std::unique_lock<std::mutex> lock(sp.mu, std::try_to_lock);
-    Buffer own;
+    HostBlock own;
     float* bt = lock.owns_lock() && bt_floats <= kKeepFloats ? sp.buf.get(bt_floats) : own.get(bt_floats);
     for (int64_t b = 0; b < batch; ++b) run_shared(p, b, t, threads, bt);
     return;
