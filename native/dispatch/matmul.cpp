@@ -311,8 +311,13 @@ GemmResult gemm(const GemmArgs& p, const TensorImpl& a, const TensorImpl& b, con
   check_ext("c", c, extent(p.batch, p.stride_c, p.M, p.N, p.ldc));
   if (bias && bias->numel() != p.N) throw_range_error(op, ": bias has ", bias->numel(), " elements, expected N = ", p.N);
   GemmResult r;
-  r.out = clone(op, c);
-  if (p.want_preact) r.preact = clone(op, c);
+  // The outputs start as copies of c: elements outside the M x N results (row
+  // padding, gaps between batches) keep c's values. When beta == 0 and the
+  // results cover c densely, every element is written and c is never read: no copy.
+  const bool dense = p.ldc == p.N && (p.batch <= 1 || p.stride_c == p.M * p.N) && c.numel() == p.batch * p.M * p.N;
+  auto start_from_c = [&]() { return p.beta == 0 && dense ? empty(op, c.shape(), DType::Float32, c.device()) : clone(op, c); };
+  r.out = start_from_c();
+  if (p.want_preact) r.preact = start_from_c();
   Epilogue ep;
   ep.bias = bias ? bias->data_as<float>() : nullptr;
   ep.has_act = p.has_act;
