@@ -1,5 +1,5 @@
 // The caching CPU allocator: reuse of large blocks by size class, alignment,
-// small blocks uncached, and emptying the cache.
+// small blocks cached in power-of-two classes, and emptying the cache.
 #include <cstdint>
 
 #include "../../native/runtime/cpu_allocator.h"
@@ -22,10 +22,20 @@ TEST(cpu_allocator_reuses_large_blocks_and_aligns) {
   CHECK_EQ(ca::cached_bytes(), size_t(0));
 }
 
-TEST(cpu_allocator_small_blocks_bypass_the_cache) {
+TEST(cpu_allocator_small_blocks_cached_by_power_of_two) {
   ca::empty_cache();
   void* p = ca::alloc(1000);
   CHECK(reinterpret_cast<uintptr_t>(p) % 64 == 0);
   ca::free(p, 1000);
+  CHECK_EQ(ca::cached_bytes(), size_t(1024));  // class 1024
+  void* q = ca::alloc(600);                      // 513..1024: the same class, the same block
+  CHECK(q == p);
+  CHECK_EQ(ca::cached_bytes(), size_t(0));
+  void* r = ca::alloc(4);                        // class 64: another block
+  CHECK(r != p && reinterpret_cast<uintptr_t>(r) % 64 == 0);
+  ca::free(q, 600);
+  ca::free(r, 4);
+  CHECK_EQ(ca::cached_bytes(), size_t(1024 + 64));
+  ca::empty_cache();
   CHECK_EQ(ca::cached_bytes(), size_t(0));
 }
