@@ -199,26 +199,30 @@ if (!wgmmaChild) {
   // [atol, rtol] for out/lse and for gradients (test/attention-ref.ts)
   const tols = { highest: [[1e-5, 1e-4], [3e-5, 3e-4]], high: [[5e-3, 5e-3], [1e-2, 1e-2]], medium: [[3e-2, 3e-2], [8e-2, 8e-2]] };
   const shapes = [[1, 3, 257, 250, 64, true, 'int'], [2, 2, 33, 129, 7, true, 'float'], [1, 2, 130, 65, 100, true, null], [2, 1, 100, 300, 64, false, 'float'], [1, 1, 37, 41, 160, true, 'int']];
+  // One case on both devices: out, lse, dq, dk, dv as arrays, { cpu, gpu }; q, k, v, dout of `dtype`.
+  const attentionPair = ([B, H, Tq, Tk, D, causal, mk], caseSeed, dtype) => {
+    const [qc, kc, vc, dc] = [[B, H, Tq, D], [B, H, Tk, D], [B, H, Tk, D], [B, H, Tq, D]].map((sh, i) => cg.randn(sh, { seed: caseSeed * 10 + i, device: 'cpu', dtype }));
+    let mask = null;
+    if (mk === 'int') mask = cg.tensor(Int32Array.from({ length: B * Tk }, (_, j) => (j % 7 === 3 ? 0 : 1)), { shape: [B, Tk] });
+    if (mk === 'float') mask = cg.tensor(Float32Array.from({ length: B * Tk }, (_, j) => (j % 7 === 3 ? -Infinity : -0.1 * (j % 3))), { shape: [B, Tk] });
+    const run = (dev) => {
+      const [qq, kk, vv, dd] = [qc, kc, vc, dc].map((x) => x.to(dev));
+      const opts = { causal, mask: mask && mask.to(dev) };
+      const f = attentionForward(qq, kk, vv, opts);
+      const g = attentionBackward(dd, qq, kk, vv, f.out, f.lse, opts);
+      return [f.out, f.lse, g.dq, g.dk, g.dv].map((x) => x.toArray());
+    };
+    return { cpu: run('cpu'), gpu: run('cuda') };
+  };
   const before = cg.getMatmulPrecision();
   for (const prec of ['highest', 'high', 'medium']) {
     const r = { op: `attention_${prec}`, cases: 0, worst: 0 };
     try {
       cg.setMatmulPrecision(prec);
-      for (const [B, H, Tq, Tk, D, causal, mk] of shapes) {
+      for (const sh of shapes) {
+        const [B, H, Tq, Tk, D] = sh;
         seed++;
-        const [qc, kc, vc, dc] = [[B, H, Tq, D], [B, H, Tk, D], [B, H, Tk, D], [B, H, Tq, D]].map((sh, i) => cg.randn(sh, { seed: seed * 10 + i, device: 'cpu' }));
-        let mask = null;
-        if (mk === 'int') mask = cg.tensor(Int32Array.from({ length: B * Tk }, (_, j) => (j % 7 === 3 ? 0 : 1)), { shape: [B, Tk] });
-        if (mk === 'float') mask = cg.tensor(Float32Array.from({ length: B * Tk }, (_, j) => (j % 7 === 3 ? -Infinity : -0.1 * (j % 3))), { shape: [B, Tk] });
-        const run = (dev) => {
-          const [qq, kk, vv, dd] = [qc, kc, vc, dc].map((x) => x.to(dev));
-          const opts = { causal, mask: mask && mask.to(dev) };
-          const f = attentionForward(qq, kk, vv, opts);
-          const g = attentionBackward(dd, qq, kk, vv, f.out, f.lse, opts);
-          return [f.out, f.lse, g.dq, g.dk, g.dv].map((x) => x.toArray());
-        };
-        const cpu = run('cpu');
-        const gpu = run('cuda');
+        const { cpu, gpu } = attentionPair(sh, seed, 'float32');
         cpu.forEach((want, n) => {
           const [atol, rtol] = tols[prec][n < 2 ? 0 : 1];
           compare(r, want, gpu[n], (i) => atol + rtol * Math.abs(want[i]), { shape: [B, H, Tq, Tk, D], output: ['out', 'lse', 'dq', 'dk', 'dv'][n] });
@@ -239,19 +243,11 @@ if (!wgmmaChild) {
   const r = { op: 'attention_bf16', cases: 0, worst: 0 };
   try {
     const bt = [[4 * (2 ** -8 + 1e-5), 2 * 2 ** -8 + 2e-4], [4 * 1.2e-2, 3 * 2 ** -8 + 3e-4]];
-    for (const [B, H, Tq, Tk, D, causal, mk] of shapes) {
+    for (const sh of shapes) {
+      const [B, H, Tq, Tk, D, causal, mk] = sh;
       seed++;
-      const [qc, kc, vc, dc] = [[B, H, Tq, D], [B, H, Tk, D], [B, H, Tk, D], [B, H, Tq, D]].map((sh, i) => cg.randn(sh, { seed: seed * 10 + i, device: 'cpu', dtype: 'bfloat16' }));
-      const mask = mk === 'int' ? cg.tensor(Int32Array.from({ length: B * Tk }, (_, j) => (j % 7 === 3 ? 0 : 1)), { shape: [B, Tk] }) : null;
-      const run = (dev) => {
-        const [qq, kk, vv, dd] = [qc, kc, vc, dc].map((x) => x.to(dev));
-        const opts = { causal, mask: mask && mask.to(dev) };
-        const f = attentionForward(qq, kk, vv, opts);
-        const g = attentionBackward(dd, qq, kk, vv, f.out, f.lse, opts);
-        return [f.out, f.lse, g.dq, g.dk, g.dv].map((x) => x.toArray());
-      };
-      const cpu = run('cpu');
-      const gpu = run('cuda');
+      // The int mask as in the float32 rows; no float mask here.
+      const { cpu, gpu } = attentionPair([B, H, Tq, Tk, D, causal, mk === 'int' ? mk : null], seed, 'bfloat16');
       cpu.forEach((want, n) => {
         const [atol, rtol] = n === 1 ? [1e-4, 1e-4] : bt[n === 0 ? 0 : 1];
         compare(r, want, gpu[n], (i) => atol + rtol * Math.abs(want[i]), { shape: [B, H, Tq, Tk, D], output: ['out', 'lse', 'dq', 'dk', 'dv'][n] });
