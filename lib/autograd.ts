@@ -2,13 +2,13 @@
 // An op whose inputs require gradients (with grad mode on) gets a Node holding
 // its backward closure; `loss.backward()` walks the nodes in reverse
 // topological order, runs each backward once with the summed gradient of its
-// outputs, and accumulates (+=) into the `.grad` of leaf tensors. Gradients of
+// outputs, and accumulates (+=) into the `.grad` of leaf tensors (bfloat16
+// gradients through add's float32 math, rounded once). Gradients of
 // intermediate tensors are disposed as soon as they are consumed; the graph's
 // closures are released after backward (unless retainGraph), so a step run
 // inside tidy() leaves nothing behind but the parameters' `.grad`.
 import { ones } from './creation';
 import { rangeError, shapeStr, typeError } from './errors';
-import { cast } from './ops/cast';
 import { add } from './ops/elementwise';
 import { clone } from './ops/view';
 import { keep } from './scope';
@@ -111,26 +111,13 @@ function topoOrder(root: Node): Node[] {
   return order.reverse();
 }
 
-// a + b for two gradients of one tensor: bfloat16 ones are added in float32
-// and rounded once (what torch's bfloat16 add computes).
-function addGrads(a: Tensor, b: Tensor): Tensor {
-  if (a.dtype !== 'bfloat16') return add(a, b);
-  const [a32, b32] = [cast(a, 'float32'), cast(b, 'float32')];
-  const sum = add(a32, b32);
-  a32.dispose();
-  b32.dispose();
-  const out = cast(sum, 'bfloat16');
-  sum.dispose();
-  return out;
-}
-
 function accumulate(map: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void {
   const prev = map.get(t);
   if (!prev) {
     map.set(t, g);
     return;
   }
-  const sum = noGrad(() => addGrads(prev, g));
+  const sum = noGrad(() => add(prev, g));
   prev.dispose();
   g.dispose();
   map.set(t, sum);
@@ -167,7 +154,7 @@ export function backward(root: Tensor, gradient?: Tensor | null, opts: BackwardO
   const leafDone = (t: Tensor, g: Tensor) => {
     const old = t.grad;
     if (old && !old.isDisposed) {
-      const sum = noGrad(() => addGrads(old, g));
+      const sum = noGrad(() => add(old, g));
       old.dispose();
       if (g !== seed || ownSeed) g.dispose();
       t.grad = keep(sum);
