@@ -14,7 +14,6 @@ import { concatBackward, gatherBackward, permuteBackward, sliceBackward } from '
 import { assertClose, bf16Round, testDevices, uniform } from './oracle';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-const castTo = (x: cg.Tensor, dtype: cg.DType) => cg.cast(x, dtype);
 
 // Values that are not all ordinary: -0, +-inf, NaN, a float32 subnormal.
 function values(n: number, seed: number): Float32Array {
@@ -26,8 +25,8 @@ function values(n: number, seed: number): Float32Array {
 
 /** A bfloat16 tensor of `shape` (values rounded from float32) and its exact float32 copy. */
 function pair(shape: number[], seed: number, device: cg.Device): [cg.Tensor, cg.Tensor] {
-  const b = castTo(cg.tensor(values(size(shape), seed), { shape, device }), 'bfloat16');
-  return [b, castTo(b, 'float32')];
+  const b = cg.cast(cg.tensor(values(size(shape), seed), { shape, device }), 'bfloat16');
+  return [b, cg.cast(b, 'float32')];
 }
 
 const bits = (a: Float32Array | Int32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -157,8 +156,8 @@ t.test('gather of bfloat16 and its backward: float32 sums of bfloat16 dout, roun
       const label = `${device} axis ${axis}`;
       sameBits(t, cg.gather(xb, axis, index), cg.gather(xf, axis, index), `gather ${label}`);
       sameBits(t, xb.gather(axis - 3, index), xf.gather(axis - 3, index), `Tensor.gather ${label}`);
-      const db = castTo(cg.tensor(Float32Array.from(uniform(size(ishape), 90 + axis, -1, 1)), { shape: ishape, device }), 'bfloat16');
-      const df = castTo(db, 'float32');
+      const db = cg.cast(cg.tensor(Float32Array.from(uniform(size(ishape), 90 + axis, -1, 1)), { shape: ishape, device }), 'bfloat16');
+      const df = cg.cast(db, 'float32');
       const g = gatherBackward(db, index, axis, xshape);
       // by definition: the float32 scatter-add of the exact float32 dout, rounded to bfloat16 once
       t.equal(g.dtype, 'bfloat16', `backward ${label} is bfloat16`);
@@ -167,10 +166,10 @@ t.test('gather of bfloat16 and its backward: float32 sums of bfloat16 dout, roun
       assertClose(t, g.toArray(), gatherGrad64(df.toArray(), iv, ishape, xshape, axis), 1e-6, 2 ** -8, `backward ${label} vs float64`);
     }
     // 300 ones into one element: 300 in float32, then exact in bfloat16 (summing in bfloat16 would stop at 256)
-    const ones = castTo(cg.ones([300, 3], { device }), 'bfloat16');
+    const ones = cg.cast(cg.ones([300, 3], { device }), 'bfloat16');
     const g = gatherBackward(ones, cg.zeros([300, 3], { dtype: 'int32', device }), 0, [2, 3]);
     t.same([g.dtype, Array.from(g.toArray())], ['bfloat16', [300, 300, 300, 0, 0, 0]], `${device} 300 repeats sum in float32`);
-    const e = gatherBackward(castTo(cg.zeros([4, 0, 7], { device }), 'bfloat16'), cg.zeros([4, 0, 7], { dtype: 'int32', device }), 1, xshape);
+    const e = gatherBackward(cg.cast(cg.zeros([4, 0, 7], { device }), 'bfloat16'), cg.zeros([4, 0, 7], { dtype: 'int32', device }), 1, xshape);
     t.same([e.dtype, Array.from(e.toArray())], ['bfloat16', new Array(size(xshape)).fill(0)], `${device} empty index backward`);
     t.same(cg.gather(xb, 1, cg.zeros([4, 0, 7], { dtype: 'int32', device })).shape, [4, 0, 7], `${device} empty index`);
   }
