@@ -21,7 +21,8 @@ function fmtTime(s: number): string {
   return `${Math.round(s)}s`;
 }
 
-function perStep(seconds: number, steps: number): string {
+/** Time per step as Keras prints it: milliseconds from 1 ms up, microseconds below. */
+export function perStep(seconds: number, steps: number): string {
   const ms = (seconds * 1000) / Math.max(1, steps);
   return ms >= 1 ? `${Math.round(ms)}ms/step` : `${Math.round(ms * 1000)}us/step`;
 }
